@@ -1,0 +1,157 @@
+// DomainExpiringSoon/DomainExpired and CertificateExpiringSoon/CertificateExpired.
+// A warning fires when an expiry value enters a tighter threshold than the last one reported for
+// that same value (one event, however many thresholds were crossed since the last scan), and
+// "expired" fires once when scanned_at reaches it. A new value (renewal, new certificate) re-arms.
+import type { DerivedEvent } from "../../events/derived.js"
+import type { DomainScanResult, RawEvent, TlsScanResult } from "../../events/raw.js"
+import { daysUntil, derive, endpointFields, expiryInstant } from "../derive.js"
+import type { Rule } from "../rule.js"
+import { none, present } from "./support.js"
+
+/** What an expiry rule remembers of one stream's current expiry value. */
+export interface ExpiryWatch {
+  /** The expiry value as the scan wrote it. */
+  expiry: string
+  /** Its instant (ms since the epoch). */
+  at: number
+  /** The tightest threshold already reported for this value; null before the first warning. */
+  reported: number | null
+  expired: boolean
+}
+export type ExpiryState = Map<string, ExpiryWatch>
+
+/** Thresholds as a rule uses them: finite, not negative, ascending, without duplicates. */
+export const normalizeThresholds = (thresholds: ReadonlyArray<number>): ReadonlyArray<number> =>
+  [...new Set(thresholds.filter((t) => Number.isFinite(t) && t >= 0))].sort((a, b) => a - b)
+
+type Verdict =
+  | { readonly kind: "expired"; readonly days: number }
+  | { readonly kind: "soon"; readonly days: number; readonly threshold: number }
+
+/**
+ * Updates the watch of one stream for a scan that carries `expiry`, and says what to report.
+ * `thresholds` ascending. An unparseable expiry is treated like no expiry: nothing changes.
+ */
+const observe = (
+  state: ExpiryState,
+  id: string,
+  expiry: string,
+  scannedAt: string,
+  thresholds: ReadonlyArray<number>,
+): Verdict | undefined => {
+  let watch = state.get(id)
+  if (watch === undefined || watch.expiry !== expiry) {
+    const at = expiryInstant(expiry)
+    if (Number.isNaN(at)) return undefined
+    watch = { expiry, at, reported: null, expired: false }
+    state.set(id, watch)
+  } else if (watch.expired) return undefined
+  const days = daysUntil(scannedAt, watch.at)
+  if (Date.parse(scannedAt) >= watch.at) {
+    watch.expired = true
+    return { kind: "expired", days }
+  }
+  // The smallest threshold the remaining days fall within.
+  let threshold: number | undefined
+  for (const t of thresholds) {
+    if (days <= t) {
+      threshold = t
+      break
+    }
+  }
+  if (threshold === undefined || (watch.reported !== null && threshold >= watch.reported)) return undefined
+  watch.reported = threshold
+  return { kind: "soon", days, threshold }
+}
+
+const domainExpiryStep =
+  (name: string, thresholds: ReadonlyArray<number>) =>
+  (state: ExpiryState, event: RawEvent): readonly [ExpiryState, ReadonlyArray<DerivedEvent>] => {
+    if (event.event_type !== "DomainScanResult") return [state, none]
+    const e: DomainScanResult = event
+    const expires = e.payload.expires
+    if (!present(expires)) return [state, none]
+    const id = e.aggregate_id
+    const verdict = observe(state, id, expires, e.payload.scanned_at, thresholds)
+    if (verdict === undefined) return [state, none]
+    const domain_name = e.payload.domain_name
+    return verdict.kind === "expired"
+      ? [state, [derive(name, e, "DomainExpired", id, { domain_name, expires, days_remaining: verdict.days }, `DomainExpired:${expires}`)]]
+      : [
+          state,
+          [
+            derive(
+              name,
+              e,
+              "DomainExpiringSoon",
+              id,
+              { domain_name, expires, days_remaining: verdict.days, threshold_days: verdict.threshold },
+              `DomainExpiringSoon:${expires}:${verdict.threshold}`,
+            ),
+          ],
+        ]
+  }
+
+const certificateExpiryStep =
+  (name: string, thresholds: ReadonlyArray<number>) =>
+  (state: ExpiryState, event: RawEvent): readonly [ExpiryState, ReadonlyArray<DerivedEvent>] => {
+    if (event.event_type !== "TlsScanResult") return [state, none]
+    const e: TlsScanResult = event
+    const notAfter = e.payload.cert_not_after
+    if (!present(notAfter)) return [state, none]
+    const id = e.aggregate_id
+    const verdict = observe(state, id, notAfter, e.payload.scanned_at, thresholds)
+    if (verdict === undefined) return [state, none]
+    const fields = { ...endpointFields(e), cert_serial: e.payload.cert_serial ?? null, cert_not_after: notAfter }
+    return verdict.kind === "expired"
+      ? [
+          state,
+          [
+            derive(
+              name,
+              e,
+              "CertificateExpired",
+              id,
+              { ...fields, days_remaining: verdict.days },
+              `CertificateExpired:${notAfter}`,
+            ),
+          ],
+        ]
+      : [
+          state,
+          [
+            derive(
+              name,
+              e,
+              "CertificateExpiringSoon",
+              id,
+              { ...fields, days_remaining: verdict.days, threshold_days: verdict.threshold },
+              `CertificateExpiringSoon:${notAfter}:${verdict.threshold}`,
+            ),
+          ],
+        ]
+  }
+
+/** DomainExpiringSoon / DomainExpired on `Domain/{id}`, from a domain scan's `expires`. */
+export const makeDomainExpiry = (thresholds: ReadonlyArray<number>): Rule<ExpiryState> => {
+  const sorted = normalizeThresholds(thresholds)
+  return {
+    name: "DomainExpiry",
+    version: 1,
+    params: { thresholds: sorted },
+    init: () => new Map(),
+    step: domainExpiryStep("DomainExpiry", sorted),
+  }
+}
+
+/** CertificateExpiringSoon / CertificateExpired on `Endpoint/{id}`, from a TLS scan's `cert_not_after`. */
+export const makeCertificateExpiry = (thresholds: ReadonlyArray<number>): Rule<ExpiryState> => {
+  const sorted = normalizeThresholds(thresholds)
+  return {
+    name: "CertificateExpiry",
+    version: 1,
+    params: { thresholds: sorted },
+    init: () => new Map(),
+    step: certificateExpiryStep("CertificateExpiry", sorted),
+  }
+}
