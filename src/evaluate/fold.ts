@@ -55,9 +55,16 @@ export const foldEvents = (
 export const evaluate =
   (rules: ReadonlyArray<Rule>, from: FoldState = initialState(rules)) =>
   <E, R>(raw: Stream.Stream<RawEvent, E, R>): Stream.Stream<Emission, E, R> =>
-    Stream.suspend(() => {
-      const states = own(from)
-      return raw.pipe(
-        Stream.mapAccum(states, (s, event) => [s, { source: event, derived: stepRules(rules, s, event) }]),
-      )
-    })
+    Stream.suspend(() => foldInto(rules, own(from))(raw))
+
+/**
+ * Like `evaluate`, but folding into `states`, which the caller owns and reads when the stream
+ * ends (the runner saves it as a snapshot). Do not share `states` with anything else.
+ */
+export const foldInto =
+  (rules: ReadonlyArray<Rule>, states: Array<unknown>) =>
+  <E, R>(raw: Stream.Stream<RawEvent, E, R>): Stream.Stream<Emission, E, R> =>
+    raw.pipe(Stream.mapAccum(states, (s, event) => [s, { source: event, derived: stepRules(rules, s, event) }]))
+
+/** A private copy of a state, for callers of `foldInto` that start from a saved one. */
+export const ownState = (state: FoldState): Array<unknown> => own(state)

@@ -13,6 +13,8 @@ export interface Rule<S = any> {
   readonly name: string
   /** Bump when the rule's output for some history changes: a new fingerprint forces a rebuild. */
   readonly version: number
+  /** Settings that change the output (e.g. expiry thresholds): part of the fingerprint. */
+  readonly params?: unknown
   /** A fresh state. */
   readonly init: () => S
   readonly step: (state: S, event: RawEvent) => readonly [S, ReadonlyArray<DerivedEvent>]
@@ -20,4 +22,4 @@ export interface Rule<S = any> {
 
 /** Names and versions of a rule set: a snapshot or checkpoint is only valid for the same one. */
 export const fingerprint = (rules: ReadonlyArray<Rule>): string =>
-  rules.map((r) => `${r.name}@${r.version}`).join(",")
+  rules.map((r) => `${r.name}@${r.version}${r.params === undefined ? "" : JSON.stringify(r.params)}`).join(",")

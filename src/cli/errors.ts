@@ -1,0 +1,17 @@
+// Errors of the command line itself, and the exit code each kind of failure gets.
+import { Data } from "effect"
+
+/** A flag or argument that makes no sense: exit 2. */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/** Errors caused by what the user gave us (flags, files, stored data that fails its schema): exit 2. */
+export const INPUT_ERROR_TAGS: ReadonlySet<string> = new Set([
+  "UsageError",
+  "StoreSpecError",
+  "InvalidRawEvent",
+  "CheckpointError",
+  "ImportLineError",
+  "ImportFileError",
+  "PageError",
+  "ValidationError",
+])

@@ -1,0 +1,54 @@
+// `--store sqlite:PATH | umrath:URL`: which EventStore a command talks to.
+import { Options } from "@effect/cli"
+import { Data, Effect, Layer, Option } from "effect"
+import { EventStore, StoreError } from "../store/event-store.js"
+import { SqliteEventStore } from "../store/sqlite.js"
+import { defaultSqlitePath, umrathUrl } from "./settings.js"
+
+export const storeOption = Options.text("store").pipe(
+  Options.withDescription(
+    "Event store: sqlite:PATH (embedded, the default: $EZRECON_OUTPUT_DIR/.xmon/events.db) or umrath:URL (also chosen when UMRATH_URL is set)",
+  ),
+  Options.optional,
+)
+
+/** A `--store` value that names no known kind of store. */
+export class StoreSpecError extends Data.TaggedError("StoreSpecError")<{ readonly spec: string }> {
+  override get message(): string {
+    return `--store ${JSON.stringify(this.spec)}: expected sqlite:PATH or umrath:URL`
+  }
+}
+
+export type StoreSpec = { readonly kind: "sqlite"; readonly path: string } | { readonly kind: "umrath"; readonly url: string }
+
+/** The store a command uses: `--store`, else `UMRATH_URL`, else the embedded default file. */
+export const resolveStoreSpec = (spec: Option.Option<string>): Effect.Effect<StoreSpec, StoreSpecError> =>
+  Effect.gen(function* () {
+    if (Option.isSome(spec)) {
+      const value = spec.value
+      if (value.startsWith("sqlite:") && value.length > "sqlite:".length)
+        return { kind: "sqlite", path: value.slice("sqlite:".length) } as const
+      if (value.startsWith("umrath:") && value.length > "umrath:".length)
+        return { kind: "umrath", url: value.slice("umrath:".length) } as const
+      return yield* new StoreSpecError({ spec: value })
+    }
+    const url = yield* umrathUrl.pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    if (Option.isSome(url)) return { kind: "umrath", url: url.value } as const
+    return { kind: "sqlite", path: yield* defaultSqlitePath } as const
+  })
+
+export const storeLayer = (spec: Option.Option<string>): Layer.Layer<EventStore, StoreError | StoreSpecError> =>
+  Layer.unwrapEffect(
+    Effect.map(resolveStoreSpec(spec), (resolved) =>
+      resolved.kind === "sqlite"
+        ? SqliteEventStore.layer(resolved.path)
+        : Layer.fail(
+            new StoreError({
+              store: `umrath:${resolved.url}`,
+              operation: "open",
+              message: "the Umrath backend is not wired yet",
+              transient: false,
+            }),
+          ),
+    ),
+  )
