@@ -1,0 +1,490 @@
+// The EventStore over Umrath's HTTP protocol (or `xmon store serve`, which speaks the same).
+// One keep-alive undici Pool per layer, closed when the layer's scope ends.
+import { Chunk, Config, Data, Duration, Effect, Layer, Option, ParseResult, Schema, Stream } from "effect"
+import { Pool } from "undici"
+import type { Addressed, NewEvent, StoredEvent, StreamRef } from "../events/envelope.js"
+import { streamKey } from "../events/envelope.js"
+import { makeCheckpointFile } from "./checkpoint-file.js"
+import { EventStore, StoreError } from "./event-store.js"
+import type { AppendResult, CheckpointWrite, EventStoreShape, StreamInfo } from "./event-store.js"
+import {
+  AppendResponse,
+  ErrorBody,
+  ListStreamsResponse,
+  READ_PAGE_LIMIT,
+  ReadResponse,
+  appendPath,
+  listStreamsPath,
+  readPath,
+} from "./http-api.js"
+import type { WireEvent } from "./http-api.js"
+import { defaultRetryPolicy, parseRetryAfter, transientSchedule } from "./retry.js"
+import type { RetryPolicy } from "./retry.js"
+
+export interface UmrathConfig {
+  /** Base URL; default `UMRATH_URL`, else `http://127.0.0.1:8080`. A path prefix is kept. */
+  readonly url?: string
+  /** Default `UMRATH_PROJECT_ID`, else `ezop`. */
+  readonly project?: string
+  /** `X-Caller` header; default `xmon`. */
+  readonly caller?: string
+  /** Sent as `Authorization: Bearer <token>` when set. */
+  readonly token?: string
+  /** Default 5 s. */
+  readonly connectTimeout?: Duration.DurationInput
+  /** Whole request, headers and body; default 30 s. Each retry gets its own. */
+  readonly requestTimeout?: Duration.DurationInput
+  readonly retry?: Partial<RetryPolicy>
+  /** Default `EZRECON_EVAL_CHECKPOINT`, else `.eval_checkpoint.json`. */
+  readonly checkpointFile?: string
+  /**
+   * The streams of a bucket: the protocol cannot list them, so the caller names them (the CLI
+   * reads them off the inventory pages). Without it, the layer asks the listing extension of
+   * `xmon store serve` (`GET …/streams/{bucket}`), which a real Umrath does not have.
+   */
+  readonly streams?: (bucket: string) => Effect.Effect<ReadonlyArray<StreamRef>, StoreError>
+  /** Streams read at once by `readBucket`/`listStreams`. Default 8. */
+  readonly concurrency?: number
+  /** Events per append request; longer runs of one stream are split. Default 500. */
+  readonly maxEventsPerRequest?: number
+  /** Keep-alive connections in the pool. Default 16. */
+  readonly connections?: number
+}
+
+/** An HTTP answer we did not expect; travels in `StoreError.cause`. */
+export class UmrathHttpError extends Data.TaggedError("UmrathHttpError")<{
+  readonly status: number
+  readonly body: string
+  readonly retryAfterMillis?: number
+}> {}
+
+interface Answer {
+  readonly status: number
+  readonly headers: Record<string, string | Array<string> | undefined>
+  readonly body: string
+}
+
+const STORE = "umrath"
+
+const nonTransientCodes = new Set(["UND_ERR_INVALID_ARG", "UND_ERR_NOT_SUPPORTED", "ERR_INVALID_URL"])
+
+const describeCause = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code
+    return typeof code === "string" ? `${cause.message} (${code})` : cause.message
+  }
+  return String(cause)
+}
+
+/** The server's own words: `{ error: { message } }` when it sent that, else the start of the body. */
+const serverMessage = (body: string): string => {
+  try {
+    const decoded = Schema.decodeUnknownOption(ErrorBody)(JSON.parse(body))
+    if (Option.isSome(decoded)) return `${decoded.value.error.code}: ${decoded.value.error.message}`
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return body.length > 500 ? `${body.slice(0, 500)}…` : body
+}
+
+const errorCode = (body: string): string | undefined => {
+  try {
+    return Option.getOrUndefined(Schema.decodeUnknownOption(ErrorBody)(JSON.parse(body)))?.error.code
+  } catch {
+    return undefined
+  }
+}
+
+const header = (answer: Answer, name: string): string | undefined => {
+  const v = answer.headers[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+const isTransientStatus = (status: number) => status === 429 || status >= 500
+
+const parseJson = (operation: string, body: string) =>
+  Effect.try({
+    try: (): unknown => JSON.parse(body),
+    catch: (cause) =>
+      new StoreError({ store: STORE, operation, message: `response is not JSON: ${describeCause(cause)}`, transient: false, cause }),
+  })
+
+const decodeWith =
+  <A, I>(schema: Schema.Schema<A, I>, operation: string) =>
+  (value: unknown) =>
+    Schema.decodeUnknown(schema)(value).pipe(
+      Effect.mapError(
+        (cause) =>
+          new StoreError({
+            store: STORE,
+            operation,
+            message: `unexpected response: ${ParseResult.TreeFormatter.formatErrorSync(cause)}`,
+            transient: false,
+            cause,
+          }),
+      ),
+    )
+
+/** `scanned_at` as a number for ordering; missing or unreadable sorts first. */
+const scannedAtKey = (event: StoredEvent): number => {
+  const value = event.payload["scanned_at"]
+  if (typeof value !== "string") return Number.NEGATIVE_INFINITY
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/**
+ * The one deterministic order of a bucket merged from its streams: `scanned_at`, then aggregate
+ * type, then id, then position. When the server numbered every event in its own total order
+ * (`global_position`, as `xmon store serve` does), that order is used instead, so reading through
+ * the server folds exactly like reading its SQLite file directly. Either way `global_position` is
+ * renumbered 1..n in the result. Exported for tests and for other readers of the same streams.
+ */
+export const mergeOrder = (
+  events: ReadonlyArray<StoredEvent>,
+  serverOrder: ReadonlyArray<number | undefined> = [],
+): ReadonlyArray<StoredEvent> => {
+  const keyed = events.map((event, i) => ({ event, at: scannedAtKey(event), server: serverOrder[i] }))
+  const useServer = keyed.length > 0 && keyed.every((k) => k.server !== undefined)
+  keyed.sort((x, y) =>
+    useServer
+      ? x.server! - y.server!
+      : (x.at === y.at ? 0 : x.at < y.at ? -1 : 1) ||
+        compareText(x.event.aggregate_type, y.event.aggregate_type) ||
+        compareText(x.event.aggregate_id, y.event.aggregate_id) ||
+        x.event.position - y.event.position,
+  )
+  return keyed.map(({ event }, i) => ({ ...event, global_position: i + 1 }))
+}
+
+const toStored = (stream: StreamRef, wire: WireEvent): StoredEvent => ({
+  bucket: stream.bucket,
+  aggregate_type: stream.aggregate_type,
+  aggregate_id: stream.aggregate_id,
+  event_id: wire.event_id,
+  event_type: wire.event_type,
+  payload: wire.payload,
+  metadata: wire.metadata ?? {},
+  position: wire.position,
+  // Without the server's number, a single stream's own position stands in (readBucket renumbers).
+  global_position: wire.global_position ?? wire.position,
+  recorded_at: wire.recorded_at,
+})
+
+const sortStreams = <S extends StreamRef>(streams: ReadonlyArray<S>): Array<S> =>
+  [...streams].sort(
+    (a, b) => compareText(a.aggregate_type, b.aggregate_type) || compareText(a.aggregate_id, b.aggregate_id),
+  )
+
+const uniqueStreams = (bucket: string, streams: ReadonlyArray<StreamRef>): Array<StreamRef> => {
+  const seen = new Map<string, StreamRef>()
+  for (const s of streams) if (s.bucket === bucket) seen.set(streamKey(s), s)
+  return sortStreams([...seen.values()])
+}
+
+const make = (config: UmrathConfig) =>
+  Effect.gen(function* () {
+    const url = config.url ?? (yield* Config.string("UMRATH_URL").pipe(Config.withDefault("http://127.0.0.1:8080")))
+    const project = config.project ?? (yield* Config.string("UMRATH_PROJECT_ID").pipe(Config.withDefault("ezop")))
+    const checkpointPath =
+      config.checkpointFile ??
+      (yield* Config.string("EZRECON_EVAL_CHECKPOINT").pipe(Config.withDefault(".eval_checkpoint.json")))
+    const base = yield* Effect.try({
+      try: () => new URL(url),
+      catch: (cause) =>
+        new StoreError({ store: STORE, operation: "connect", message: `bad Umrath URL ${url}`, transient: false, cause }),
+    })
+    if (base.protocol !== "http:" && base.protocol !== "https:") {
+      return yield* new StoreError({
+        store: STORE,
+        operation: "connect",
+        message: `Umrath URL must be http(s): ${url}`,
+        transient: false,
+      })
+    }
+    const prefix = base.pathname.replace(/\/+$/, "")
+    const describe = `umrath:${url}`
+    const caller = config.caller ?? "xmon"
+    const requestTimeout = Duration.decode(config.requestTimeout ?? "30 seconds")
+    const connectMillis = Duration.toMillis(config.connectTimeout ?? "5 seconds")
+    const concurrency = Math.max(1, config.concurrency ?? 8)
+    const maxPerRequest = Math.max(1, config.maxEventsPerRequest ?? 500)
+    const schedule = transientSchedule({ ...defaultRetryPolicy, ...config.retry })
+    const checkpoints = yield* makeCheckpointFile(checkpointPath, describe)
+
+    const pool = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new Pool(base.origin, {
+            connections: config.connections ?? 16,
+            connect: { timeout: connectMillis },
+            // The whole-request timeout below is the real limit; these only stop a silent socket.
+            headersTimeout: Duration.toMillis(requestTimeout),
+            bodyTimeout: Duration.toMillis(requestTimeout),
+            keepAliveTimeout: 10_000,
+          }),
+      ),
+      (p) =>
+        Effect.promise(() => p.close()).pipe(
+          Effect.timeout("2 seconds"),
+          Effect.catchAll(() => Effect.promise(() => p.destroy())),
+        ),
+    )
+
+    const headers: Record<string, string> = {
+      "x-caller": caller,
+      accept: "application/json",
+      ...(config.token === undefined ? {} : { authorization: `Bearer ${config.token}` }),
+    }
+
+    /** One HTTP exchange, body read whole, under the request timeout. No status handling. */
+    const exchange = (operation: string, method: "GET" | "POST", path: string, body?: string) =>
+      Effect.tryPromise({
+        try: async (signal): Promise<Answer> => {
+          const res = await pool.request({
+            method,
+            path: prefix + path,
+            headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
+            ...(body === undefined ? {} : { body }),
+            signal,
+          })
+          const text = await res.body.text()
+          return { status: res.statusCode, headers: res.headers, body: text }
+        },
+        catch: (cause) => {
+          const code = (cause as { code?: unknown } | null)?.code
+          return new StoreError({
+            store: describe,
+            operation,
+            message: `${method} ${path}: ${describeCause(cause)}`,
+            transient: !(typeof code === "string" && nonTransientCodes.has(code)),
+            cause,
+          })
+        },
+      }).pipe(
+        Effect.timeoutFail({
+          duration: requestTimeout,
+          onTimeout: () =>
+            new StoreError({
+              store: describe,
+              operation,
+              message: `${method} ${path}: no answer within ${Duration.format(requestTimeout)}`,
+              transient: true,
+            }),
+        }),
+      )
+
+    /** An answer whose status the caller does not handle: transient for 429/5xx, final otherwise. */
+    const unexpected = (operation: string, path: string, answer: Answer) =>
+      Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (now) => {
+        const retryAfterMillis = parseRetryAfter(header(answer, "retry-after"), now)
+        return Effect.fail(
+          new StoreError({
+            store: describe,
+            operation,
+            message: `${path}: HTTP ${answer.status}: ${serverMessage(answer.body)}`,
+            transient: isTransientStatus(answer.status),
+            cause: new UmrathHttpError({
+              status: answer.status,
+              body: answer.body,
+              ...(retryAfterMillis === undefined ? {} : { retryAfterMillis }),
+            }),
+          }),
+        )
+      })
+
+    /** Send, classify, retry what is transient. `handled` statuses go to the caller. */
+    const call = (operation: string, method: "GET" | "POST", path: string, handled: ReadonlyArray<number>, body?: string) =>
+      exchange(operation, method, path, body).pipe(
+        Effect.flatMap((answer) =>
+          (answer.status >= 200 && answer.status < 300) || handled.includes(answer.status)
+            ? Effect.succeed(answer)
+            : unexpected(operation, path, answer),
+        ),
+        Effect.retry(schedule),
+      )
+
+    const decodeAppended = (answer: Answer, sent: number): AppendResult => {
+      try {
+        const counts = Schema.decodeUnknownOption(AppendResponse)(JSON.parse(answer.body))
+        if (Option.isSome(counts)) return counts.value
+      } catch {
+        // Umrath's 2xx body is not ours to know: everything sent is stored.
+      }
+      return { stored: sent, duplicates: 0 }
+    }
+
+    const addResults = (results: Iterable<AppendResult>): AppendResult => {
+      let stored = 0
+      let duplicates = 0
+      for (const r of results) {
+        stored += r.stored
+        duplicates += r.duplicates
+      }
+      return { stored, duplicates }
+    }
+
+    /**
+     * One request. A 409 means "already there" for a single event; for several, a real Umrath may
+     * refuse the whole batch for one duplicate, so each is re-sent alone (our server says
+     * `all_duplicates` when every one existed, which spares that).
+     */
+    const appendRequest = (stream: StreamRef, events: ReadonlyArray<NewEvent>): Effect.Effect<AppendResult, StoreError> =>
+      call("append", "POST", appendPath(project, stream), [409], JSON.stringify({ events })).pipe(
+        Effect.flatMap((answer) => {
+          if (answer.status !== 409) return Effect.succeed(decodeAppended(answer, events.length))
+          if (events.length === 1 || errorCode(answer.body) === "all_duplicates") {
+            return Effect.succeed({ stored: 0, duplicates: events.length })
+          }
+          return Effect.map(
+            Effect.forEach(events, (event) => appendRequest(stream, [event])),
+            addResults,
+          )
+        }),
+      )
+
+    const append = Effect.fn("Umrath.append")(function* (stream: StreamRef, events: ReadonlyArray<NewEvent>) {
+      const results: Array<AppendResult> = []
+      for (let i = 0; i < events.length; i += maxPerRequest) {
+        results.push(yield* appendRequest(stream, events.slice(i, i + maxPerRequest)))
+      }
+      return addResults(results)
+    })
+
+    /**
+     * Consecutive events of one stream go in one request (split at `maxEventsPerRequest`), runs in
+     * batch order, one after another: a server with a total order (ours) then keeps the batch's
+     * order, exactly as SQLite does, and each stream's order holds everywhere.
+     */
+    const appendBatch = Effect.fn("Umrath.appendBatch")(function* (
+      batch: ReadonlyArray<Addressed>,
+      checkpointWrites?: ReadonlyArray<CheckpointWrite>,
+    ) {
+      const results: Array<AppendResult> = []
+      let i = 0
+      while (i < batch.length) {
+        const stream = batch[i]!.stream
+        const key = streamKey(stream)
+        const events: Array<NewEvent> = []
+        while (i < batch.length && events.length < maxPerRequest && streamKey(batch[i]!.stream) === key) {
+          events.push(batch[i]!.event)
+          i++
+        }
+        results.push(yield* appendRequest(stream, events))
+      }
+      if (checkpointWrites && checkpointWrites.length > 0) yield* checkpoints.save(checkpointWrites)
+      return addResults(results)
+    })
+
+    const readPage = (stream: StreamRef, after: number) => {
+      const path = readPath(project, stream, after, READ_PAGE_LIMIT)
+      return call("read", "GET", path, [404]).pipe(
+        Effect.flatMap((answer) =>
+          answer.status === 404
+            ? Effect.succeed({ events: [], next_position: after } as ReadResponse)
+            : Effect.flatMap(parseJson("read", answer.body), decodeWith(ReadResponse, "read")),
+        ),
+      )
+    }
+
+    /** A short page ends the stream; so does a cursor that would not move (a confused server). */
+    const nextCursor = (page: ReadResponse, cursor: number): Option.Option<number> => {
+      const next = page.next_position ?? page.events.at(-1)?.position ?? cursor
+      return page.events.length >= READ_PAGE_LIMIT && next > cursor ? Option.some(next) : Option.none()
+    }
+
+    const readStream = (stream: StreamRef, afterPosition: number): Stream.Stream<StoredEvent, StoreError> =>
+      Stream.paginateChunkEffect(afterPosition, (cursor) =>
+        Effect.map(
+          readPage(stream, cursor),
+          (page) => [Chunk.fromIterable(page.events.map((w) => toStored(stream, w))), nextCursor(page, cursor)] as const,
+        ),
+      )
+
+    const listed = (bucket: string) =>
+      call("listStreams", "GET", listStreamsPath(project, bucket), []).pipe(
+        Effect.flatMap((answer) => parseJson("listStreams", answer.body)),
+        Effect.flatMap(decodeWith(ListStreamsResponse, "listStreams")),
+        Effect.map((r) =>
+          r.streams.map((s) => ({ bucket, aggregate_type: s.aggregate_type, aggregate_id: s.aggregate_id, length: s.length })),
+        ),
+        Effect.mapError(
+          (e) =>
+            new StoreError({
+              ...e,
+              message: `${e.message} (Umrath cannot list streams: supply them from the inventory pages)`,
+            }),
+        ),
+      )
+
+    const streamRefs = (bucket: string) =>
+      config.streams
+        ? Effect.map(config.streams(bucket), (s) => uniqueStreams(bucket, s))
+        : Effect.map(listed(bucket), (s) => uniqueStreams(bucket, s.filter((i) => i.length > 0)))
+
+    /** A whole stream, with the server's global positions where it sent them. */
+    const readAll = (stream: StreamRef) =>
+      Stream.paginateChunkEffect(0, (cursor) =>
+        Effect.map(readPage(stream, cursor), (page) => [Chunk.fromIterable(page.events), nextCursor(page, cursor)] as const),
+      ).pipe(
+        Stream.runCollect,
+        Effect.map((wire) => ({
+          events: Chunk.toReadonlyArray(Chunk.map(wire, (w) => toStored(stream, w))),
+          server: Chunk.toReadonlyArray(Chunk.map(wire, (w) => w.global_position)),
+        })),
+      )
+
+    const readBucket = (bucket: string, afterGlobalPosition: number): Stream.Stream<StoredEvent, StoreError> =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const streams = yield* streamRefs(bucket)
+          const perStream = yield* Effect.forEach(streams, readAll, { concurrency })
+          const merged = mergeOrder(
+            perStream.flatMap((s) => s.events),
+            perStream.flatMap((s) => s.server),
+          )
+          return Stream.fromIterable(merged.slice(Math.max(0, afterGlobalPosition)))
+        }).pipe(Effect.withSpan("Umrath.readBucket")),
+      )
+
+    const listStreams = Effect.fn("Umrath.listStreams")(function* (bucket: string) {
+      if (!config.streams) return sortStreams((yield* listed(bucket)).filter((s) => s.length > 0))
+      const streams = yield* streamRefs(bucket)
+      const infos = yield* Effect.forEach(
+        streams,
+        (s) =>
+          Stream.runFold(readStream(s, 0), 0, (n, e) => Math.max(n, e.position)).pipe(
+            Effect.map((length): StreamInfo => ({ ...s, length })),
+          ),
+        { concurrency },
+      )
+      return infos.filter((s) => s.length > 0)
+    })
+
+    const store: EventStoreShape = {
+      describe,
+      append,
+      appendBatch,
+      readStream,
+      readBucket,
+      listStreams,
+      loadCheckpoint: checkpoints.load,
+      saveCheckpoint: (c) => checkpoints.save([c]),
+    }
+    return store
+  })
+
+const configError = (cause: unknown) =>
+  new StoreError({ store: STORE, operation: "config", message: describeCause(cause), transient: false, cause })
+
+export const UmrathEventStore = {
+  /** The EventStore over HTTP. Needs nothing; the connection pool lives as long as the layer. */
+  layer: (config: UmrathConfig = {}): Layer.Layer<EventStore, StoreError> =>
+    Layer.scoped(
+      EventStore,
+      make(config).pipe(Effect.catchTag("ConfigError", (e) => Effect.fail(configError(e)))),
+    ),
+  make,
+}
