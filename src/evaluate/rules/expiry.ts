@@ -1,24 +1,39 @@
 // DomainExpiringSoon/DomainExpired and CertificateExpiringSoon/CertificateExpired.
 // A warning fires when an expiry value enters a tighter threshold than the last one reported for
 // that same value (one event, however many thresholds were crossed since the last scan), and
-// "expired" fires once when scanned_at reaches it. A new value (renewal, new certificate) re-arms.
+// "expired" fires once when scanned_at reaches it. A new value (renewal, new certificate) re-arms;
+// a value seen before keeps what was already reported for it.
 import type { DerivedEvent } from "../../events/derived.js"
 import type { DomainScanResult, RawEvent, TlsScanResult } from "../../events/raw.js"
 import { daysUntil, derive, endpointFields, expiryInstant } from "../derive.js"
 import type { Rule } from "../rule.js"
 import { none, present } from "./support.js"
 
-/** What an expiry rule remembers of one stream's current expiry value. */
+/** What was reported for one expiry value: the tightest threshold (null: none yet), and expired. */
+export type ExpiryMark = [reported: number | null, expired: boolean]
+
+/** What an expiry rule remembers of one stream. */
 export interface ExpiryWatch {
-  /** The expiry value as the scan wrote it. */
+  /** The current expiry value as the scan wrote it. */
   expiry: string
   /** Its instant (ms since the epoch). */
   at: number
-  /** The tightest threshold already reported for this value; null before the first warning. */
+  /** The tightest threshold already reported for the current value; null before the first warning. */
   reported: number | null
   expired: boolean
+  /**
+   * Marks of the stream's earlier values, least recently seen first, so that an endpoint that
+   * alternates between two certificates (a load balancer) does not warn again on every switch.
+   */
+  earlier: Map<string, ExpiryMark>
 }
 export type ExpiryState = Map<string, ExpiryWatch>
+
+/**
+ * How many earlier expiry values a stream remembers: state stays bounded by the number of
+ * streams, and a value comes back after more than this many others only in odd histories.
+ */
+export const REMEMBERED_EXPIRY_VALUES = 8
 
 /** Thresholds as a rule uses them: finite, not negative, ascending, without duplicates. */
 export const normalizeThresholds = (thresholds: ReadonlyArray<number>): ReadonlyArray<number> =>
@@ -43,9 +58,25 @@ const observe = (
   if (watch === undefined || watch.expiry !== expiry) {
     const at = expiryInstant(expiry)
     if (Number.isNaN(at)) return undefined
-    watch = { expiry, at, reported: null, expired: false }
-    state.set(id, watch)
-  } else if (watch.expired) return undefined
+    if (watch === undefined) {
+      watch = { expiry, at, reported: null, expired: false, earlier: new Map() }
+      state.set(id, watch)
+    } else {
+      // A new (or returning) value: put the current one aside, take up what was said of this one.
+      watch.earlier.set(watch.expiry, [watch.reported, watch.expired])
+      const mark = watch.earlier.get(expiry)
+      watch.earlier.delete(expiry)
+      if (watch.earlier.size > REMEMBERED_EXPIRY_VALUES) {
+        const oldest = watch.earlier.keys().next()
+        if (oldest.done !== true) watch.earlier.delete(oldest.value)
+      }
+      watch.expiry = expiry
+      watch.at = at
+      watch.reported = mark?.[0] ?? null
+      watch.expired = mark?.[1] ?? false
+    }
+  }
+  if (watch.expired) return undefined
   const days = daysUntil(scannedAt, watch.at)
   if (Date.parse(scannedAt) >= watch.at) {
     watch.expired = true
