@@ -63,9 +63,14 @@ export const resolveCommit = Effect.fn("Git.resolveCommit")(function* (repo: str
   return out.toString("utf8").trim()
 })
 
-/** Paths of the files at `commit` whose names end in `suffix`, in git's (byte) order. */
-export const listFiles = Effect.fn("Git.listFiles")(function* (repo: string, commit: string, suffix: string) {
-  const out = yield* git(repo, ["ls-tree", "-r", "-z", "--name-only", commit])
+/** Paths of the files at `commit` under `dirs` whose names end in `suffix`, in git's (byte) order. */
+export const listFiles = Effect.fn("Git.listFiles")(function* (
+  repo: string,
+  commit: string,
+  dirs: ReadonlyArray<string>,
+  suffix: string,
+) {
+  const out = yield* git(repo, ["ls-tree", "-r", "-z", "--name-only", commit, "--", ...dirs.map((d) => `${d}/`)])
   return out
     .toString("utf8")
     .split("\u0000")

@@ -4,7 +4,7 @@
 import { Data, Effect, Either } from "effect"
 import type { Addressed } from "../events/envelope.js"
 import type { Page } from "../inventory/pages.js"
-import { parsePage } from "../inventory/pages.js"
+import { PAGE_DIRS, parsePage } from "../inventory/pages.js"
 import type { ImportCounts } from "./append.js"
 import { appendAll, countByType } from "./append.js"
 import { listFiles, readFiles, resolveCommit } from "./git.js"
@@ -51,10 +51,13 @@ export const chronological = (snapshots: ReadonlyArray<Snapshot>): ReadonlyArray
     .sort((a, b) => a.t - b.t || a.i - b.i)
     .map(({ s }) => s)
 
-/** Every page of the repository at `commit`; errors name the page as `COMMIT:path`. */
+/**
+ * Every page of the repository at `commit` (the `.md` files in the page directories; a README
+ * beside them is not a page); errors name the page as `COMMIT:path`.
+ */
 export const pagesAt = Effect.fn("History.pagesAt")(function* (repo: string, commit: string) {
   yield* resolveCommit(repo, commit)
-  const paths = yield* listFiles(repo, commit, ".md")
+  const paths = yield* listFiles(repo, commit, Object.values(PAGE_DIRS), ".md")
   const files = yield* readFiles(repo, commit, paths)
   const pages: Array<Page> = []
   for (const f of files) pages.push(yield* parsePage(`${commit}:${f.path}`, f.text))

@@ -5,11 +5,13 @@
 // the store backends take `(bucket) => Effect<refs, PageError>` with no requirements.
 import { Config, Effect } from "effect"
 import { readdir, readFile } from "node:fs/promises"
-import { join } from "node:path"
+import { join, relative, sep } from "node:path"
 import type { StreamRef } from "../events/envelope.js"
 import { EVAL_BUCKET, SCAN_BUCKET } from "../events/envelope.js"
 import type { Page, PageError } from "./pages.js"
-import { PageReadError, parsePage } from "./pages.js"
+import { PAGE_DIRS, PageReadError, parsePage } from "./pages.js"
+
+const PAGE_DIR_NAMES: ReadonlySet<string> = new Set(Object.values(PAGE_DIRS))
 
 /** The bucket the original's older adapter (`umrath_adapter.rb`) wrote to. */
 export const LEGACY_BUCKET = "recon"
@@ -100,7 +102,11 @@ export const streamsOfPages = (pages: ReadonlyArray<Page>, bucket: string): Read
   )
 }
 
-/** Every `*.md` file under `outputDir`, at any depth (the original globs `**\/*.md`), parsed, in path order. */
+/**
+ * The pages under `outputDir`, parsed, in path order: the `.md` files in the page directories
+ * (`domains/`, `hostnames/`, …, at any depth below them). The original globbed every `**\/*.md`
+ * and failed on a README; other Markdown beside the pages is not read.
+ */
 export const readPages = Effect.fn("Pages.read")(function* (outputDir: string) {
   const entries = yield* Effect.tryPromise({
     try: () => readdir(outputDir, { recursive: true, withFileTypes: true }),
@@ -109,6 +115,7 @@ export const readPages = Effect.fn("Pages.read")(function* (outputDir: string) {
   const files = entries
     .filter((e) => e.isFile() && e.name.endsWith(".md"))
     .map((e) => join(e.parentPath ?? outputDir, e.name))
+    .filter((file) => PAGE_DIR_NAMES.has(relative(outputDir, file).split(sep)[0] ?? ""))
     .sort()
   return yield* Effect.forEach(
     files,

@@ -26,6 +26,8 @@ write(output, "ipv4s/ip3.md", "---\n_type: ipv4\nip: 192.0.2.3\np443_status: :re
 write(output, "ip_ranges/r1.md", "---\n_type: ip_range\nid: r1\ncidr: 192.0.2.0/30\n---\n")
 write(output, "asns/AS1.md", "--- {}\n---\n")
 write(output, "README.txt", "not a page")
+write(output, "README.md", "# the output, not a page\n")
+write(output, "notes/todo.md", "no frontmatter here\n")
 
 const keys = (bucket: string) => pageStreams(output)(bucket).pipe(Effect.map((refs) => refs.map(streamKey)))
 
