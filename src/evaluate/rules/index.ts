@@ -50,6 +50,6 @@ export {
   makeDomainExpiry,
   sharedCertificateDetected,
 }
-export { normalizeThresholds } from "./expiry.js"
-export type { ExpiryState, ExpiryWatch } from "./expiry.js"
+export { normalizeThresholds, REMEMBERED_EXPIRY_VALUES } from "./expiry.js"
+export type { ExpiryMark, ExpiryState, ExpiryWatch } from "./expiry.js"
 export type { SharedCertificateState } from "./shared-certificate-detected.js"
