@@ -1,0 +1,106 @@
+import { Command } from "@effect/cli"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Console, Effect, Layer, Stream } from "effect"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll } from "vitest"
+import { SCAN_BUCKET } from "../../src/events/envelope.js"
+import { importHistoryCommand } from "../../src/cli/import-history.js"
+import { importLegacyCommand } from "../../src/cli/import-legacy.js"
+import { EventStore } from "../../src/store/event-store.js"
+import { SqliteEventStore } from "../../src/store/sqlite.js"
+import { snapshot1, snapshot2, T1, T2 } from "./history-fixture.js"
+import { makePageRepo } from "./repo.js"
+
+const root = mkdtempSync(join(tmpdir(), "xmon-import-cli-"))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+const repo = makePageRepo(join(root, "output"))
+const c1 = repo.commit(snapshot1, "one")
+const c2 = repo.commit(snapshot2, "two")
+
+let dbCount = 0
+const env = () => Layer.merge(SqliteEventStore.layer(join(root, `events-${++dbCount}.db`)), NodeContext.layer)
+
+/** Run a command as a subcommand of `xmon`, as the root command wires it, with stdout and stderr captured. */
+const run = <N extends string, R, E, A>(command: Command.Command<N, R, E, A>, args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const stdout: Array<string> = []
+    const stderr: Array<string> = []
+    const current = yield* Console.consoleWith(Effect.succeed)
+    const captured: Console.Console = {
+      ...current,
+      log: (...xs) => Effect.sync(() => void stdout.push(xs.join(" "))),
+      error: (...xs) => Effect.sync(() => void stderr.push(xs.join(" "))),
+    }
+    const root = Command.make("xmon").pipe(Command.withSubcommands([command]))
+    const cli = Command.run(root, { name: "xmon", version: "0.0.0" })
+    const exit = yield* Effect.exit(cli(["node", "xmon", ...args]).pipe(Console.withConsole(captured)))
+    return { exit, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
+  })
+
+const storedCount = Effect.flatMap(EventStore, (s) => Stream.runCollect(s.readBucket(SCAN_BUCKET, 0))).pipe(
+  Effect.map(Chunk.size),
+)
+
+describe("xmon import-history", () => {
+  const args = ["import-history", "--repo", repo.dir, "--snapshot", `${c1}@${T1}`, "--snapshot", `${c2}@${T2}`]
+
+  it.effect("--dry-run --json prints the plan as JSON on stdout, progress on stderr, and stores nothing", () =>
+    Effect.gen(function* () {
+      const r = yield* run(importHistoryCommand, [...args, "--dry-run", "--json"])
+      expect(r.exit._tag).toBe("Success")
+      const out = JSON.parse(r.stdout)
+      expect(out).toMatchObject({ dry_run: true, planned: 10, stored: 0 })
+      expect(out.events).toHaveLength(10)
+      expect(r.stderr).toContain(`${c1}@${T1}: 8 pages, 5 events`)
+      expect(yield* storedCount).toBe(0)
+    }).pipe(Effect.provide(env())),
+  )
+
+  it.effect("appends, then appends nothing the second time, saying so", () =>
+    Effect.gen(function* () {
+      const first = yield* run(importHistoryCommand, args)
+      expect(first.stdout).toContain("appended 10, already stored 0, of 10")
+      const second = yield* run(importHistoryCommand, [...args, "--json"])
+      expect(JSON.parse(second.stdout)).toMatchObject({ stored: 0, duplicates: 10 })
+      expect(yield* storedCount).toBe(10)
+    }).pipe(Effect.provide(env())),
+  )
+
+  it.effect("fails with a SnapshotSpecError for a snapshot without a time", () =>
+    Effect.gen(function* () {
+      const r = yield* run(importHistoryCommand, ["import-history", "--repo", repo.dir, "--snapshot", c1])
+      expect(r.exit._tag).toBe("Failure")
+      expect(JSON.stringify(r.exit)).toContain("SnapshotSpecError")
+      expect(yield* storedCount).toBe(0)
+    }).pipe(Effect.provide(env())),
+  )
+})
+
+describe("xmon import-legacy", () => {
+  const output = join(root, "legacy-output")
+  mkdirSync(join(output, "portscans"), { recursive: true })
+  writeFileSync(join(output, "portscans", "ck1.md"), "---\n_type: portscan\nip: 192.0.2.1\nport: 443\n---\n")
+
+  it.effect("reads the streams the --output pages name and reports the counts", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append({ bucket: "recon", aggregate_type: "PortScan", aggregate_id: "ck1" }, [
+        {
+          event_id: "legacy-1",
+          event_type: "CertificateDiscovered",
+          payload: { ip: "192.0.2.1", port: 443, cert_serial: "0A1B", discovered_at: T1 },
+          metadata: {},
+        },
+      ])
+      const r = yield* run(importLegacyCommand, ["import-legacy", "--output", output, "--json"])
+      expect(JSON.parse(r.stdout)).toMatchObject({ streams: 1, legacy_events: 1, planned: 1, stored: 1 })
+      const again = yield* run(importLegacyCommand, ["import-legacy", "--output", output])
+      expect(again.stdout).toContain("appended 0, already stored 1, of 1")
+      expect(yield* storedCount).toBe(1)
+    }).pipe(Effect.provide(env())),
+  )
+})
