@@ -63,46 +63,52 @@ export const resolveCommit = Effect.fn("Git.resolveCommit")(function* (repo: str
   return out.toString("utf8").trim()
 })
 
-/** Paths of the files at `commit` under `dirs` whose names end in `suffix`, in git's (byte) order. */
+/** A file in a commit's tree: its path and the id of its contents. */
+export interface GitEntry {
+  readonly path: string
+  readonly blob: string
+}
+
+/** The files at `commit` under `dirs` whose names end in `suffix`, in git's (byte) order of paths. */
 export const listFiles = Effect.fn("Git.listFiles")(function* (
   repo: string,
   commit: string,
   dirs: ReadonlyArray<string>,
   suffix: string,
 ) {
-  const out = yield* git(repo, ["ls-tree", "-r", "-z", "--name-only", commit, "--", ...dirs.map((d) => `${d}/`)])
-  return out
-    .toString("utf8")
-    .split("\u0000")
-    .filter((p) => p.length > 0 && p.endsWith(suffix))
+  const out = yield* git(repo, ["ls-tree", "-r", "-z", commit, "--", ...dirs.map((d) => `${d}/`)])
+  const entries: Array<GitEntry> = []
+  // `<mode> <type> <object>\t<path>`, NUL-terminated
+  for (const record of out.toString("utf8").split("\u0000")) {
+    const tab = record.indexOf("\t")
+    if (tab < 0) continue
+    const [, type, blob] = record.slice(0, tab).split(" ")
+    const path = record.slice(tab + 1)
+    if (type === "blob" && blob && path.endsWith(suffix)) entries.push({ path, blob })
+  }
+  return entries as ReadonlyArray<GitEntry>
 })
 
 /**
- * The contents of `paths` at `commit`, through one `git cat-file --batch` (one process, not one
- * per file). A path git cannot find is a GitError.
+ * The contents of `entries`, through one `git cat-file --batch --buffer` (one process, not one per
+ * file). Asked by blob id, not by `COMMIT:path`: git would walk the tree for each path, which is
+ * quadratic in the size of a directory of 65,000 ipv4 pages.
  */
-export const readFiles = Effect.fn("Git.readFiles")(function* (
-  repo: string,
-  commit: string,
-  paths: ReadonlyArray<string>,
-) {
-  if (paths.length === 0) return [] as ReadonlyArray<GitFile>
-  const args = ["cat-file", "--batch"]
-  for (const p of paths) {
-    if (p.includes("\n")) return yield* Effect.fail(new GitError({ repo, args, reason: `cannot read a path with a newline: ${JSON.stringify(p)}` }))
-  }
-  const out = yield* git(repo, args, paths.map((p) => `${commit}:${p}\n`).join(""))
+export const readFiles = Effect.fn("Git.readFiles")(function* (repo: string, entries: ReadonlyArray<GitEntry>) {
+  if (entries.length === 0) return [] as ReadonlyArray<GitFile>
+  const args = ["cat-file", "--batch", "--buffer"]
+  const out = yield* git(repo, args, entries.map((e) => `${e.blob}\n`).join(""))
   const files: Array<GitFile> = []
   let at = 0
-  for (const path of paths) {
+  for (const { path, blob } of entries) {
     const eol = out.indexOf(0x0a, at)
     if (eol < 0) return yield* Effect.fail(new GitError({ repo, args, reason: `output ended before ${path}` }))
     const header = out.subarray(at, eol).toString("utf8")
-    const m = /^\S+ (\S+) (\d+)$/.exec(header)
-    if (!m) return yield* Effect.fail(new GitError({ repo, args, reason: `${commit}:${path}: ${header}` }))
+    const m = /^(\S+) blob (\d+)$/.exec(header)
+    if (!m || m[1] !== blob) return yield* Effect.fail(new GitError({ repo, args, reason: `${path}: ${header}` }))
     const size = Number(m[2])
     files.push({ path, text: out.subarray(eol + 1, eol + 1 + size).toString("utf8") })
-    at = eol + 1 + size + 1 // the blob is followed by a newline
+    at = eol + 1 + size + 1 // the contents are followed by a newline
   }
   return files as ReadonlyArray<GitFile>
 })

@@ -57,8 +57,8 @@ export const chronological = (snapshots: ReadonlyArray<Snapshot>): ReadonlyArray
  */
 export const pagesAt = Effect.fn("History.pagesAt")(function* (repo: string, commit: string) {
   yield* resolveCommit(repo, commit)
-  const paths = yield* listFiles(repo, commit, Object.values(PAGE_DIRS), ".md")
-  const files = yield* readFiles(repo, commit, paths)
+  const entries = yield* listFiles(repo, commit, Object.values(PAGE_DIRS), ".md")
+  const files = yield* readFiles(repo, entries)
   const pages: Array<Page> = []
   for (const f of files) pages.push(yield* parsePage(`${commit}:${f.path}`, f.text))
   return pages as ReadonlyArray<Page>
