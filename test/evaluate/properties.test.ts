@@ -115,6 +115,32 @@ describe("rule set properties", () => {
   )
 
   it.prop(
+    "expiry events are exactly those the definition gives",
+    { history: historyArbitrary(), thresholds: FastCheck.uniqueArray(FastCheck.integer({ min: 0, max: 40 }), { maxLength: 5 }) },
+    ({ history, thresholds }) => {
+      for (const [set, ts] of [
+        [rules, [30, 14, 7, 1]],
+        [makeRules({ expiryThresholds: thresholds }), thresholds],
+      ] as const) {
+        const actual = foldEvents(set, history).derived.flatMap((d): Array<[string, number | "expired", number]> => {
+          switch (d.event_type) {
+            case "DomainExpiringSoon":
+            case "CertificateExpiringSoon":
+              return [[d.payload.source_event_id, d.payload.threshold_days, d.payload.days_remaining]]
+            case "DomainExpired":
+            case "CertificateExpired":
+              return [[d.payload.source_event_id, "expired", d.payload.days_remaining]]
+            default:
+              return []
+          }
+        })
+        expect(actual).toEqual(expiryByDefinition(history, ts))
+      }
+    },
+    runs,
+  )
+
+  it.prop(
     "expiry warnings never repeat for one stream, expiry value and threshold; expired fires once per value",
     { history: historyArbitrary(), thresholds: FastCheck.uniqueArray(FastCheck.integer({ min: 0, max: 40 }), { maxLength: 5 }) },
     ({ history, thresholds }) => {
@@ -140,6 +166,39 @@ describe("rule set properties", () => {
     runs,
   )
 })
+
+/**
+ * The expiry events of a history read straight from the definition: per stream and expiry value,
+ * the tightest threshold reported and whether expiry was reported; days from the scan, rounded down.
+ */
+const expiryByDefinition = (history: ReadonlyArray<RawEvent>, thresholds: ReadonlyArray<number>) => {
+  const ascending = [...new Set(thresholds)].sort((a, b) => a - b)
+  const marks = new Map<string, { reported: number | null; expired: boolean }>()
+  const out: Array<[string, number | "expired", number]> = []
+  for (const e of history) {
+    const value =
+      e.event_type === "DomainScanResult" ? e.payload.expires : e.event_type === "TlsScanResult" ? e.payload.cert_not_after : null
+    if (!value) continue
+    const key = `${e.event_type}|${e.aggregate_id}|${value}`
+    const mark = marks.get(key) ?? { reported: null, expired: false }
+    marks.set(key, mark)
+    if (mark.expired) continue
+    const at = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value)
+    const now = Date.parse(e.payload.scanned_at)
+    const days = Math.floor((at - now) / 86_400_000)
+    if (now >= at) {
+      mark.expired = true
+      out.push([e.event_id, "expired", days])
+      continue
+    }
+    const t = ascending.find((t) => days <= t)
+    if (t !== undefined && (mark.reported === null || t < mark.reported)) {
+      mark.reported = t
+      out.push([e.event_id, t, days])
+    }
+  }
+  return out
+}
 
 /** Each event's predecessor in its own stream. */
 const previousInStream = (history: ReadonlyArray<RawEvent>): Map<string, RawEvent> => {

@@ -39,6 +39,22 @@ export const REMEMBERED_EXPIRY_VALUES = 8
 export const normalizeThresholds = (thresholds: ReadonlyArray<number>): ReadonlyArray<number> =>
   [...new Set(thresholds.filter((t) => Number.isFinite(t) && t >= 0))].sort((a, b) => a - b)
 
+const DAY_MS = 86_400_000
+
+/**
+ * The last instant at which a scan has nothing new to report for `watch` (not expired): before
+ * the next tighter threshold than the one reported (`days <= t` once `now > at - (t + 1) days`),
+ * or, with none left, before the expiry itself.
+ */
+const quietUntil = (watch: ExpiryWatch, thresholds: ReadonlyArray<number>): number => {
+  let next: number | undefined
+  for (const t of thresholds) {
+    if (watch.reported !== null && t >= watch.reported) break
+    next = t
+  }
+  return next === undefined ? watch.at - 1 : watch.at - (next + 1) * DAY_MS
+}
+
 type Verdict =
   | { readonly kind: "expired"; readonly days: number }
   | { readonly kind: "soon"; readonly days: number; readonly threshold: number }
@@ -77,8 +93,11 @@ const observe = (
     }
   }
   if (watch.expired) return undefined
+  // Most scans have nothing new to say: one comparison with the instant from which they could.
+  const now = Date.parse(scannedAt)
+  if (now <= quietUntil(watch, thresholds)) return undefined
   const days = daysUntil(scannedAt, watch.at)
-  if (Date.parse(scannedAt) >= watch.at) {
+  if (now >= watch.at) {
     watch.expired = true
     return { kind: "expired", days }
   }
