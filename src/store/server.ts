@@ -15,8 +15,8 @@
 //   401 without the right `Authorization: Bearer` when a token is set; 503/500 when the store fails.
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpServerError } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import { Chunk, Effect, Either, Layer, Option, ParseResult, Schema, Stream } from "effect"
+import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
+import { Chunk, Effect, Either, Layer, ParseResult, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import * as Http from "node:http"
@@ -53,6 +53,8 @@ const errorResponse = (status: number, code: string, message: string, extra: Rec
   HttpServerResponse.unsafeJson({ error: { code, message }, ...extra } satisfies ErrorBody, {
     status,
     ...(status === 401 ? { headers: { "www-authenticate": 'Bearer realm="xmon"' } } : {}),
+    // The unread rest of a too-large body is not worth keeping the connection for.
+    ...(status === 413 ? { headers: { connection: "close" } } : {}),
   })
 
 /** A refusal, carried in the error channel until the handler turns it into a response. */
@@ -116,22 +118,45 @@ const toWire = (e: StoredEvent): WireEvent & StreamRef => ({
   aggregate_id: e.aggregate_id,
 })
 
-const readBody = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) =>
-  Effect.gen(function* () {
-    const declared = request.headers["content-length"]
-    if (declared !== undefined && Number(declared) > maxBodyBytes) {
-      return yield* refuse(413, "body_too_large", `body of ${declared} bytes exceeds the limit of ${maxBodyBytes}`)
+/**
+ * The body as text, at most `maxBodyBytes`. Past the limit the rest is read and dropped rather than
+ * the socket destroyed, so the client gets its 413 (sent with `Connection: close`).
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) => {
+  const declared = request.headers["content-length"]
+  if (declared !== undefined && Number(declared) > maxBodyBytes) {
+    return refuse(413, "body_too_large", `body of ${declared} bytes exceeds the limit of ${maxBodyBytes}`)
+  }
+  const message = NodeHttpServerRequest.toIncomingMessage(request)
+  return Effect.async<string, Refusal>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const detach = () => {
+      message.off("data", onData)
+      message.off("end", onEnd)
+      message.off("error", onError)
     }
-    const bytes = yield* request.arrayBuffer.pipe(
-      HttpServerRequest.withMaxBodySize(Option.some(maxBodyBytes)),
-      Effect.mapError((e: HttpServerError.RequestError) =>
-        String(e.cause).includes("maxBytes")
-          ? new Refusal(413, "body_too_large", `body exceeds the limit of ${maxBodyBytes} bytes`)
-          : new Refusal(400, "bad_body", `could not read the body: ${e.message}`),
-      ),
-    )
-    return new TextDecoder().decode(bytes)
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= maxBodyBytes) return void chunks.push(chunk)
+      detach()
+      message.resume()
+      resume(Effect.fail(new Refusal(413, "body_too_large", `body exceeds the limit of ${maxBodyBytes} bytes`)))
+    }
+    const onEnd = () => {
+      detach()
+      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
+    }
+    const onError = (e: Error) => {
+      detach()
+      resume(Effect.fail(new Refusal(400, "bad_body", `could not read the body: ${e.message}`)))
+    }
+    message.on("data", onData)
+    message.on("end", onEnd)
+    message.on("error", onError)
+    return Effect.sync(detach)
   })
+}
 
 const decodeAppend = (text: string) =>
   Effect.gen(function* () {
