@@ -2,7 +2,10 @@
 // say (fixtures/history.expected.jsonl, written by fixtures/generate-history.mjs from each story).
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { readFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { DerivedEvent } from "../../src/events/derived.js"
 import { EVAL_METADATA, SCAN_BUCKET } from "../../src/events/envelope.js"
@@ -10,8 +13,10 @@ import { RawEvent } from "../../src/events/raw.js"
 import { foldEvents } from "../../src/evaluate/fold.js"
 import { rules } from "../../src/evaluate/rules/index.js"
 
+const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url))
+
 const lines = (name: string): Array<Record<string, unknown>> =>
-  readFileSync(fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url)), "utf8")
+  readFileSync(fixture(name), "utf8")
     .split("\n")
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as Record<string, unknown>)
@@ -60,6 +65,17 @@ describe("fixture history", () => {
       expect(d.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
     }
     expect(new Set(derived.map((d) => d.event_id)).size).toBe(derived.length)
+  })
+
+  it("is what the seeded generator writes, on every run", () => {
+    const dir = mkdtempSync(join(tmpdir(), "xmon-fixture-"))
+    try {
+      execFileSync(process.execPath, [fixture("generate-history.mjs"), dir], { stdio: "pipe", timeout: 30_000 })
+      for (const name of ["history.jsonl", "history.expected.jsonl"])
+        expect(readFileSync(join(dir, name), "utf8")).toBe(readFileSync(fixture(name), "utf8"))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("keeps an unknown payload field through decoding without deriving anything from it", () => {
