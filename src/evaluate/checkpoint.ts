@@ -1,6 +1,7 @@
 // How far `evaluate` got, and the fold state saved there. Both live in the store's checkpoint
 // table (SQLite: committed with the derived events) or in EZRECON_EVAL_CHECKPOINT (Umrath).
 import { Data, Either, ParseResult, Schema } from "effect"
+import { fastGuardKeepingExcess } from "../events/fast-guard.js"
 
 export const CHECKPOINT_NAME = "evaluate"
 export const SNAPSHOT_NAME = "evaluate.snapshot"
@@ -41,12 +42,16 @@ export class CheckpointError extends Data.TaggedError("CheckpointError")<{
 }
 
 const parse = <A, I>(schema: Schema.Schema<A, I>, text: string, where: string): Either.Either<A, CheckpointError> => {
+  // A snapshot holds a map entry per stream: check it with the compiled guard, and let the
+  // Schema speak only when something is wrong.
+  const guard = fastGuardKeepingExcess(schema)
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (e) {
     return Either.left(new CheckpointError({ where, reason: `not JSON (${(e as Error).message})` }))
   }
+  if (guard?.(json)) return Either.right(json as A)
   return Schema.decodeUnknownEither(schema)(json).pipe(
     Either.mapLeft((error) => {
       const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]

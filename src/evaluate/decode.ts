@@ -2,7 +2,9 @@
 import { Either, ParseResult, Schema } from "effect"
 import { Data } from "effect"
 import type { StoredEvent } from "../events/envelope.js"
-import { RAW_EVENT_TYPES, RawEvent } from "../events/raw.js"
+import { fastGuard } from "../events/fast-guard.js"
+import type { RawEvent } from "../events/raw.js"
+import { DomainScanResultPayload, HostnameScanResultPayload, TlsScanResultPayload } from "../events/raw.js"
 
 /** A stored raw event that does not match its schema: names where it is and which field is wrong. */
 export class InvalidRawEvent extends Data.TaggedError("InvalidRawEvent")<{
@@ -23,16 +25,40 @@ export class InvalidRawEvent extends Data.TaggedError("InvalidRawEvent")<{
   }
 }
 
-const decodeRaw = Schema.decodeUnknownEither(RawEvent)
+// The envelope's fields are already typed by the store; only the payload needs checking, by a
+// guard compiled from its Schema (fast, takes the object as it is) and, when the guard is not
+// sure, by the Schema itself, which also names the bad field.
+const payloadDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema)
+  const guard = fastGuard(schema)
+  return (u: unknown): Either.Either<unknown, ParseResult.ParseError> =>
+    guard !== undefined && guard(u) ? Either.right(u) : decode(u)
+}
+const payloadDecoders = new Map([
+  ["DomainScanResult", payloadDecoder(DomainScanResultPayload)],
+  ["HostnameScanResult", payloadDecoder(HostnameScanResultPayload)],
+  ["TlsScanResult", payloadDecoder(TlsScanResultPayload)],
+])
 
 /**
  * `Right(event)` for a raw event the rules know, `Right(undefined)` for an event type they do
  * not (a newer scanner's facts pass the fold untouched), `Left` for a known type that is malformed.
  */
 export const decodeStored = (stored: StoredEvent): Either.Either<RawEvent | undefined, InvalidRawEvent> => {
-  if (!RAW_EVENT_TYPES.has(stored.event_type)) return Either.right(undefined)
-  const result = decodeRaw(stored)
-  if (Either.isRight(result)) return Either.right(result.right)
+  const decodePayload = payloadDecoders.get(stored.event_type)
+  if (decodePayload === undefined) return Either.right(undefined)
+  const result = decodePayload(stored.payload)
+  if (Either.isRight(result))
+    return Either.right({
+      event_id: stored.event_id,
+      event_type: stored.event_type,
+      aggregate_type: stored.aggregate_type,
+      aggregate_id: stored.aggregate_id,
+      position: stored.position,
+      global_position: stored.global_position,
+      metadata: stored.metadata,
+      payload: result.right,
+    } as RawEvent)
   const issue = ParseResult.ArrayFormatter.formatErrorSync(result.left)[0]
   return Either.left(
     new InvalidRawEvent({
@@ -42,7 +68,7 @@ export const decodeStored = (stored: StoredEvent): Either.Either<RawEvent | unde
       global_position: stored.global_position,
       event_id: stored.event_id,
       event_type: stored.event_type,
-      field: issue ? issue.path.map(String).join(".") || "(event)" : "(event)",
+      field: issue ? ["payload", ...issue.path.map(String)].join(".") : "payload",
       reason: issue?.message ?? "does not match its schema",
     }),
   )

@@ -65,6 +65,3 @@ export const foldInto =
   (rules: ReadonlyArray<Rule>, states: Array<unknown>) =>
   <E, R>(raw: Stream.Stream<RawEvent, E, R>): Stream.Stream<Emission, E, R> =>
     raw.pipe(Stream.mapAccum(states, (s, event) => [s, { source: event, derived: stepRules(rules, s, event) }]))
-
-/** A private copy of a state, for callers of `foldInto` that start from a saved one. */
-export const ownState = (state: FoldState): Array<unknown> => own(state)

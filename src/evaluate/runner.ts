@@ -14,7 +14,7 @@ import {
   SNAPSHOT_NAME,
 } from "./checkpoint.js"
 import { decodeStored, InvalidRawEvent } from "./decode.js"
-import { foldInto, initialState, ownState } from "./fold.js"
+import { foldInto, initialState } from "./fold.js"
 import { fingerprint, type Rule } from "./rule.js"
 import { decodeState, encodeState } from "./snapshot.js"
 
@@ -53,6 +53,7 @@ class OrderChanged extends Data.TaggedError("OrderChanged")<{ readonly stream: s
 
 const streamOf = (e: RawEvent): string => `${e.aggregate_type}/${e.aggregate_id}`
 const MAX_REPORTED_INVALID = 20
+const SNAPSHOT_EVERY = 5000
 
 export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: EvaluateOptions) {
   const store = yield* EventStore
@@ -92,11 +93,12 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
 
   const emittedThrough = new Map(Object.entries(checkpoint?.streams ?? {}))
   const batchSize = options.batchSize ?? 5000
-  const commitEvery = options.commitEvery ?? 50_000
+  const commitEvery = options.commitEvery ?? 100_000
 
   const fold = (from: Snapshot | undefined) =>
     Effect.gen(function* () {
-      const states = from ? ownState(decodeState(from.state) as ReadonlyArray<unknown>) : [...initialState(rules)]
+      // decodeState builds fresh objects, so the decoded state is already the fold's own.
+      const states = from ? (decodeState(from.state) as Array<unknown>) : [...initialState(rules)]
       const folded = new Map(Object.entries(from?.streams ?? {}))
       const emitted = new Map(emittedThrough)
       const derivedCounts: Record<string, number> = {}
@@ -195,7 +197,9 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
           }),
         ),
       )
-      yield* commit(true)
+      // Writing the snapshot costs about as much as folding a few thousand events, so a run that
+      // folded only a few leaves the older snapshot in place; the next run re-folds from there.
+      yield* commit(from === undefined || rawEvents >= SNAPSHOT_EVERY)
 
       return {
         mode,
