@@ -12,6 +12,11 @@ export const INPUT_ERROR_TAGS: ReadonlySet<string> = new Set([
   "CheckpointError",
   "ImportLineError",
   "ImportFileError",
-  "PageError",
+  "PageParseError",
+  "PageFieldError",
+  "PageReadError",
+  "SnapshotSpecError",
+  "GitError",
+  "LegacyEventError",
   "ValidationError",
 ])

@@ -13,6 +13,10 @@ const replay = Options.boolean("replay").pipe(
 const skipInvalid = Options.boolean("skip-invalid").pipe(
   Options.withDescription("Report and count raw events that fail their schema instead of stopping"),
 )
+const commitEvery = Options.integer("commit-every").pipe(
+  Options.withDefault(100_000),
+  Options.withDescription("Raw events between commits of recon-eval and the checkpoint (a killed run redoes at most this many)"),
+)
 const json = Options.boolean("json").pipe(Options.withDescription("Print the summary as JSON"))
 const thresholds = Options.text("expiry-thresholds").pipe(
   Options.withDescription("Days before an expiry to warn at, comma-separated (default 30,14,7,1)"),
@@ -21,14 +25,17 @@ const thresholds = Options.text("expiry-thresholds").pipe(
 
 export const evaluateCommand = Command.make(
   "evaluate",
-  { replay, skipInvalid, json, thresholds, store: storeOption },
+  { replay, skipInvalid, json, thresholds, commitEvery, store: storeOption },
   (o) =>
     Effect.gen(function* () {
       const expiryThresholds = yield* parseThresholds(o.thresholds)
+      if (o.commitEvery < 1)
+        return yield* new UsageError({ message: `--commit-every ${o.commitEvery}: expected a positive number of events` })
       const summary = yield* runEvaluation({
         rules: makeRules(expiryThresholds ? { expiryThresholds } : {}),
         replay: o.replay,
         skipInvalid: o.skipInvalid,
+        commitEvery: o.commitEvery,
       })
       yield* Console.log(o.json ? JSON.stringify(summary, null, 2) : evaluationReport(summary))
     }),

@@ -1,5 +1,6 @@
 // `xmon import-history`: the scans recorded in an output repository's git history, as raw events.
 import { Command, Options } from "@effect/cli"
+import { storeLayer, storeOption } from "./store-option.js"
 import { Console, Effect } from "effect"
 import { describeEvent } from "../importer/append.js"
 import type { HistoryImportResult, Snapshot } from "../importer/history.js"
@@ -33,7 +34,7 @@ export const historyReport = (r: HistoryImportResult): string => {
 
 export const importHistoryCommand = Command.make(
   "import-history",
-  { repo, snapshot, dryRun, json },
+  { repo, snapshot, dryRun, json, store: storeOption },
   (o) =>
     Effect.gen(function* () {
       const snapshots: Array<Snapshot> = []
@@ -50,4 +51,5 @@ export const importHistoryCommand = Command.make(
   Command.withDescription(
     "Append the scans recorded at given commits of an output repository to recon-scan (idempotent: ids depend on entity, commit and type)",
   ),
+  Command.provide((o) => storeLayer(o.store)),
 )

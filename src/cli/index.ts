@@ -2,6 +2,8 @@
 import { Command } from "@effect/cli"
 import { evaluateCommand } from "./evaluate.js"
 import { eventsCommand } from "./events.js"
+import { importHistoryCommand } from "./import-history.js"
+import { importLegacyCommand } from "./import-legacy.js"
 import { storeCommands } from "./store.js"
 
 const store = Command.make("store").pipe(
@@ -11,7 +13,13 @@ const store = Command.make("store").pipe(
 
 export const xmon = Command.make("xmon").pipe(
   Command.withDescription("Network reconnaissance and monitoring: every measurement kept as an event, every change told"),
-  Command.withSubcommands([evaluateCommand, eventsCommand, store]),
+  Command.withSubcommands([
+    evaluateCommand,
+    eventsCommand,
+    store,
+    importHistoryCommand,
+    importLegacyCommand,
+  ]),
 )
 
 export const cli = Command.run(xmon, { name: "xmon", version: "0.1.0" })

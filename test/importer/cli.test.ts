@@ -22,7 +22,11 @@ const c1 = repo.commit(snapshot1, "one")
 const c2 = repo.commit(snapshot2, "two")
 
 let dbCount = 0
-const env = () => Layer.merge(SqliteEventStore.layer(join(root, `events-${++dbCount}.db`)), NodeContext.layer)
+/** A fresh store file: the command opens it from `--store`, the test reads it through the layer. */
+const freshStore = () => {
+  const path = join(root, `events-${++dbCount}.db`)
+  return { flag: ["--store", `sqlite:${path}`], layer: Layer.merge(SqliteEventStore.layer(path), NodeContext.layer) }
+}
 
 /** Run a command as a subcommand of `xmon`, as the root command wires it, with stdout and stderr captured. */
 const run = <N extends string, R, E, A>(command: Command.Command<N, R, E, A>, args: ReadonlyArray<string>) =>
@@ -48,36 +52,39 @@ const storedCount = Effect.flatMap(EventStore, (s) => Stream.runCollect(s.readBu
 describe("xmon import-history", () => {
   const args = ["import-history", "--repo", repo.dir, "--snapshot", `${c1}@${T1}`, "--snapshot", `${c2}@${T2}`]
 
-  it.effect("--dry-run --json prints the plan as JSON on stdout, progress on stderr, and stores nothing", () =>
-    Effect.gen(function* () {
-      const r = yield* run(importHistoryCommand, [...args, "--dry-run", "--json"])
+  it.effect("--dry-run --json prints the plan as JSON on stdout, progress on stderr, and stores nothing", () => {
+    const db = freshStore()
+    return Effect.gen(function* () {
+      const r = yield* run(importHistoryCommand, [...args, ...db.flag, "--dry-run", "--json"])
       expect(r.exit._tag).toBe("Success")
       const out = JSON.parse(r.stdout)
       expect(out).toMatchObject({ dry_run: true, planned: 10, stored: 0 })
       expect(out.events).toHaveLength(10)
       expect(r.stderr).toContain(`${c1}@${T1}: 8 pages, 5 events`)
       expect(yield* storedCount).toBe(0)
-    }).pipe(Effect.provide(env())),
-  )
+    }).pipe(Effect.provide(db.layer))
+  })
 
-  it.effect("appends, then appends nothing the second time, saying so", () =>
-    Effect.gen(function* () {
-      const first = yield* run(importHistoryCommand, args)
+  it.effect("appends, then appends nothing the second time, saying so", () => {
+    const db = freshStore()
+    return Effect.gen(function* () {
+      const first = yield* run(importHistoryCommand, [...args, ...db.flag])
       expect(first.stdout).toContain("appended 10, already stored 0, of 10")
-      const second = yield* run(importHistoryCommand, [...args, "--json"])
+      const second = yield* run(importHistoryCommand, [...args, ...db.flag, "--json"])
       expect(JSON.parse(second.stdout)).toMatchObject({ stored: 0, duplicates: 10 })
       expect(yield* storedCount).toBe(10)
-    }).pipe(Effect.provide(env())),
-  )
+    }).pipe(Effect.provide(db.layer))
+  })
 
-  it.effect("fails with a SnapshotSpecError for a snapshot without a time", () =>
-    Effect.gen(function* () {
-      const r = yield* run(importHistoryCommand, ["import-history", "--repo", repo.dir, "--snapshot", c1])
+  it.effect("fails with a SnapshotSpecError for a snapshot without a time", () => {
+    const db = freshStore()
+    return Effect.gen(function* () {
+      const r = yield* run(importHistoryCommand, ["import-history", "--repo", repo.dir, "--snapshot", c1, ...db.flag])
       expect(r.exit._tag).toBe("Failure")
       expect(JSON.stringify(r.exit)).toContain("SnapshotSpecError")
       expect(yield* storedCount).toBe(0)
-    }).pipe(Effect.provide(env())),
-  )
+    }).pipe(Effect.provide(db.layer))
+  })
 })
 
 describe("xmon import-legacy", () => {
@@ -85,8 +92,9 @@ describe("xmon import-legacy", () => {
   mkdirSync(join(output, "portscans"), { recursive: true })
   writeFileSync(join(output, "portscans", "ck1.md"), "---\n_type: portscan\nip: 192.0.2.1\nport: 443\n---\n")
 
-  it.effect("reads the streams the --output pages name and reports the counts", () =>
-    Effect.gen(function* () {
+  it.effect("reads the streams the --output pages name and reports the counts", () => {
+    const db = freshStore()
+    return Effect.gen(function* () {
       const store = yield* EventStore
       yield* store.append({ bucket: "recon", aggregate_type: "PortScan", aggregate_id: "ck1" }, [
         {
@@ -96,11 +104,11 @@ describe("xmon import-legacy", () => {
           metadata: {},
         },
       ])
-      const r = yield* run(importLegacyCommand, ["import-legacy", "--output", output, "--json"])
+      const r = yield* run(importLegacyCommand, ["import-legacy", "--output", output, ...db.flag, "--json"])
       expect(JSON.parse(r.stdout)).toMatchObject({ streams: 1, legacy_events: 1, planned: 1, stored: 1 })
-      const again = yield* run(importLegacyCommand, ["import-legacy", "--output", output])
+      const again = yield* run(importLegacyCommand, ["import-legacy", "--output", output, ...db.flag])
       expect(again.stdout).toContain("appended 0, already stored 1, of 1")
       expect(yield* storedCount).toBe(1)
-    }).pipe(Effect.provide(env())),
-  )
+    }).pipe(Effect.provide(db.layer))
+  })
 })
