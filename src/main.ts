@@ -6,6 +6,12 @@ import { Cause, Console, Effect, Exit, Layer, Logger } from "effect"
 import { cli } from "./cli/index.js"
 import { INPUT_ERROR_TAGS } from "./cli/errors.js"
 
+// `xmon events | head`: a reader that stops early is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0)
+  throw error
+})
+
 /** Logs go to stderr: stdout holds results only, so `xmon … --json | jq` works. */
 const stderrLogger = Logger.replace(
   Logger.defaultLogger,

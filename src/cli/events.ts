@@ -7,6 +7,7 @@ import { EventStore } from "../store/event-store.js"
 import { encodeLine } from "../store/jsonl.js"
 import { UsageError } from "./errors.js"
 import { eventsTable } from "./render.js"
+import { writeLines } from "./stdout.js"
 import { storeLayer, storeOption } from "./store-option.js"
 
 const bucket = Options.text("bucket").pipe(Options.withDefault(EVAL_BUCKET), Options.withDescription("Bucket to list"))
@@ -50,7 +51,7 @@ export const eventsCommand = Command.make(
       const store = yield* EventStore
       const events = store.readBucket(o.bucket, 0).pipe(Stream.filter(keep))
       if (o.json || o.format === "jsonl") {
-        yield* Stream.runForEach(events, (e) => Console.log(encodeLine(e)))
+        yield* writeLines(Stream.map(events, (e) => `${encodeLine(e)}\n`))
       } else {
         const all = yield* Stream.runCollect(events)
         yield* Console.log(eventsTable([...all]))

@@ -12,7 +12,7 @@ export const describeDerived = (type: string, p: Record<string, unknown>): strin
     case "DomainNameserversChanged":
       return `${p.domain_name}: nameservers ${list(p.old_nameservers)} -> ${list(p.new_nameservers)}`
     case "DomainExpiringSoon":
-      return `${p.domain_name} expires ${p.expires}: ${p.days_remaining} days left (within ${p.threshold_days})`
+      return `${p.domain_name} expires ${p.expires}: ${daysLeft(p.days_remaining)} (within ${p.threshold_days})`
     case "DomainExpired":
       return `${p.domain_name} expired on ${p.expires}`
     case "HostnameAddressChanged":
@@ -24,7 +24,7 @@ export const describeDerived = (type: string, p: Record<string, unknown>): strin
     case "CertificateChanged":
       return `${endpoint(p)}: certificate ${p.old_cert_serial} -> ${p.new_cert_serial}`
     case "CertificateExpiringSoon":
-      return `${endpoint(p)}: certificate ${p.cert_serial} expires ${p.cert_not_after}: ${p.days_remaining} days left (within ${p.threshold_days})`
+      return `${endpoint(p)}: certificate ${p.cert_serial} expires ${p.cert_not_after}: ${daysLeft(p.days_remaining)} (within ${p.threshold_days})`
     case "CertificateExpired":
       return `${endpoint(p)}: certificate ${p.cert_serial} expired at ${p.cert_not_after}`
     case "EndpointBecameReachable":
@@ -37,6 +37,8 @@ export const describeDerived = (type: string, p: Record<string, unknown>): strin
       return JSON.stringify(p)
   }
 }
+
+const daysLeft = (n: unknown): string => `${n} ${n === 1 || n === -1 ? "day" : "days"} left`
 
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + " ".repeat(n - s.length))
 

@@ -1,7 +1,8 @@
 // `xmon store export|import`: a store's events as JSON lines and back.
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Option, Stream } from "effect"
+import { Console, Effect, Option } from "effect"
 import { exportAll, exportBucket, importFile } from "../store/transfer.js"
+import { writeLines } from "./stdout.js"
 import { storeLayer, storeOption } from "./store-option.js"
 
 const bucket = Options.text("bucket").pipe(
@@ -10,9 +11,7 @@ const bucket = Options.text("bucket").pipe(
 )
 
 const exportCommand = Command.make("export", { bucket, store: storeOption }, (o) =>
-  Stream.runForEach(Option.match(o.bucket, { onNone: () => exportAll(), onSome: exportBucket }), (line) =>
-    Console.log(line),
-  ),
+  writeLines(Option.match(o.bucket, { onNone: () => exportAll(), onSome: exportBucket })),
 ).pipe(
   Command.withDescription("Write events as JSON lines to stdout, in store order: xmon store export > events.jsonl"),
   Command.provide((o) => storeLayer(o.store)),
