@@ -39,10 +39,24 @@ const reportDefect = (cause: Cause.Cause<number>) =>
     ? Effect.failCause(cause)
     : Effect.zipRight(Console.error(`xmon: internal error\n${Cause.pretty(cause)}`), Effect.fail(1))
 
+/** NO_COLOR (https://no-color.org), or output that is not a terminal: help and errors without ANSI colours. */
+const plain = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "" ? true : !process.stdout.isTTY
+const ANSI = /\x1b\[[0-9;]*m/g
+const strip = (xs: ReadonlyArray<unknown>) => xs.map((x) => (typeof x === "string" ? x.replace(ANSI, "") : x))
+const withPlainConsole = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Console.consoleWith((current) =>
+    Console.withConsole(effect, {
+      ...current,
+      log: (...xs) => current.log(...strip(xs)),
+      error: (...xs) => current.error(...strip(xs)),
+    }),
+  )
+
 const program = cli(process.argv).pipe(
   Effect.catchAll(report),
   Effect.catchAllCause(reportDefect),
   Effect.provide(Layer.merge(NodeContext.layer, stderrLogger)),
+  (effect) => (plain ? withPlainConsole(effect) : effect),
 )
 
 NodeRuntime.runMain(program, {
