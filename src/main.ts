@@ -28,8 +28,9 @@ const messageOf = (error: unknown): string =>
 const report = (error: unknown) => {
   const tag = (error as { _tag?: string } | null)?._tag ?? ""
   const code = ValidationError.isValidationError(error) || INPUT_ERROR_TAGS.has(tag) ? 2 : 1
-  // @effect/cli has already printed its own usage errors.
-  const say = ValidationError.isValidationError(error) ? Effect.void : Console.error(`xmon: ${messageOf(error)}`)
+  // @effect/cli has already printed its own usage errors; `handle` has printed its answer.
+  const said = ValidationError.isValidationError(error) || tag === "AnswerFailed"
+  const say = said ? Effect.void : Console.error(`xmon: ${messageOf(error)}`)
   return Effect.zipRight(say, Effect.fail(code))
 }
 

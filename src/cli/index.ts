@@ -2,6 +2,7 @@
 import { Command } from "@effect/cli"
 import { evaluateCommand } from "./evaluate.js"
 import { eventsCommand } from "./events.js"
+import { handleCommand } from "./handle.js"
 import { importHistoryCommand } from "./import-history.js"
 import { importLegacyCommand } from "./import-legacy.js"
 import { storeCommands } from "./store.js"
@@ -19,6 +20,7 @@ export const xmon = Command.make("xmon").pipe(
     store,
     importHistoryCommand,
     importLegacyCommand,
+    handleCommand,
   ]),
 )
 

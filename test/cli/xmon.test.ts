@@ -98,6 +98,19 @@ describe("xmon (built CLI)", () => {
     expect(xmon(["store", "export", "--store", `sqlite:${db}`]).stdout).toBe("")
   })
 
+  it("handle prints the worker answer as JSON and exits 1 on a failure answer", () => {
+    const db = withHistory()
+    const ok = xmon(["handle", "ezrecon.evaluate", '{ "replay": true }', "--store", `sqlite:${db}`])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ success: true, result: { mode: "replay", raw_events: 330 } })
+    const unknown = xmon(["handle", "ezrecon.scan_domains", "--store", `sqlite:${db}`])
+    expect(unknown.code).toBe(1)
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ success: false, failure: { code: "unknown_command" } })
+    const notJson = xmon(["handle", "ezrecon.evaluate", "{replay", "--store", `sqlite:${db}`])
+    expect(notJson.code).toBe(1)
+    expect(JSON.parse(notJson.stdout)).toMatchObject({ success: false, failure: { code: "evaluate_failed", details: { error_class: "InvalidPayload" } } })
+  })
+
   it("usage errors exit 2 and say what is wrong; --help exits 0", () => {
     expect(xmon(["evaluate", "--store", "postgres://x"])).toMatchObject({ code: 2 })
     expect(xmon(["evaluate", "--store", "postgres://x"]).stderr).toContain("expected sqlite:PATH or umrath:URL")
