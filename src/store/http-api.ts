@@ -26,7 +26,8 @@ export const WireEvent = Schema.Struct({
   event_id: Schema.String,
   event_type: Schema.String,
   payload: JsonObject,
-  metadata: Schema.optionalWith(Schema.NullOr(JsonObject), { default: () => ({}) }),
+  /** Absent or null reads as `{}`. */
+  metadata: Schema.optional(Schema.NullOr(JsonObject)),
   position: Schema.Number,
   recorded_at: Schema.String,
   /** Our server's (and perhaps Umrath's) place in the store's one total order; optional on the wire. */

@@ -4,6 +4,7 @@ import { Chunk, Config, Data, Duration, Effect, Layer, Option, ParseResult, Sche
 import { Pool } from "undici"
 import type { Addressed, NewEvent, StoredEvent, StreamRef } from "../events/envelope.js"
 import { streamKey } from "../events/envelope.js"
+import { fastGuardKeepingExcess } from "../events/fast-guard.js"
 import { makeCheckpointFile } from "./checkpoint-file.js"
 import { EventStore, StoreError } from "./event-store.js"
 import type { AppendResult, CheckpointWrite, EventStoreShape, StreamInfo } from "./event-store.js"
@@ -109,10 +110,16 @@ const parseJson = (operation: string, body: string) =>
       new StoreError({ store: STORE, operation, message: `response is not JSON: ${describeCause(cause)}`, transient: false, cause }),
   })
 
-const decodeWith =
-  <A, I>(schema: Schema.Schema<A, I>, operation: string) =>
-  (value: unknown) =>
-    Schema.decodeUnknown(schema)(value).pipe(
+/**
+ * Decode an answer. A compiled guard accepts the common, well-formed case without the full parser
+ * (reads are the hot path); anything it does not vouch for goes through the Schema, which also
+ * names the bad field. Extra fields are fine either way: we copy only what we use.
+ */
+const decodeWith = <A, I>(schema: Schema.Schema<A, I>, operation: string) => {
+  const guard = fastGuardKeepingExcess(schema)
+  const decode = Schema.decodeUnknown(schema)
+  return (value: unknown): Effect.Effect<A, StoreError> =>
+    guard?.(value) ? Effect.succeed(value as A) : decode(value).pipe(
       Effect.mapError(
         (cause) =>
           new StoreError({
@@ -124,6 +131,7 @@ const decodeWith =
           }),
       ),
     )
+}
 
 /** `scanned_at` as a number for ordering; missing or unreadable sorts first. */
 const scannedAtKey = (event: StoredEvent): number => {
@@ -378,13 +386,16 @@ const make = (config: UmrathConfig) =>
       return addResults(results)
     })
 
+    const decodePage = decodeWith(ReadResponse, "read")
+    const decodeListing = decodeWith(ListStreamsResponse, "listStreams")
+
     const readPage = (stream: StreamRef, after: number) => {
       const path = readPath(project, stream, after, READ_PAGE_LIMIT)
       return call("read", "GET", path, [404]).pipe(
         Effect.flatMap((answer) =>
           answer.status === 404
             ? Effect.succeed({ events: [], next_position: after } as ReadResponse)
-            : Effect.flatMap(parseJson("read", answer.body), decodeWith(ReadResponse, "read")),
+            : Effect.flatMap(parseJson("read", answer.body), decodePage),
         ),
       )
     }
@@ -406,7 +417,7 @@ const make = (config: UmrathConfig) =>
     const listed = (bucket: string) =>
       call("listStreams", "GET", listStreamsPath(project, bucket), []).pipe(
         Effect.flatMap((answer) => parseJson("listStreams", answer.body)),
-        Effect.flatMap(decodeWith(ListStreamsResponse, "listStreams")),
+        Effect.flatMap(decodeListing),
         Effect.map((r) =>
           r.streams.map((s) => ({ bucket, aggregate_type: s.aggregate_type, aggregate_id: s.aggregate_id, length: s.length })),
         ),
