@@ -1,9 +1,10 @@
 // `xmon store serve` input checking: every bad request gets its 4xx with a JSON error body and
 // leaves the store as it was; the token; the duplicate rules of append; the read page.
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import * as Http from "node:http"
+import { parseListen } from "../../src/cli/serve.js"
 import { EventStore } from "../../src/store/event-store.js"
 import type { StoreServerOptions } from "../../src/store/server.js"
 import { startTestServer } from "../support/store-server.js"
@@ -176,4 +177,15 @@ describe("store server append and read", () => {
         })
       }),
     ))
+})
+
+describe("xmon store serve --listen", () => {
+  it("reads HOST:PORT, [IPv6]:PORT, and refuses the rest", () => {
+    expect(parseListen("127.0.0.1:8080")).toEqual(Option.some({ host: "127.0.0.1", port: 8080 }))
+    expect(parseListen("[::1]:0")).toEqual(Option.some({ host: "::1", port: 0 }))
+    expect(parseListen("localhost:65535")).toEqual(Option.some({ host: "localhost", port: 65535 }))
+    for (const bad of ["8080", "127.0.0.1", "127.0.0.1:65536", "::1:80", "host:port", ":80", "[::1]"]) {
+      expect(parseListen(bad)).toEqual(Option.none())
+    }
+  })
 })
