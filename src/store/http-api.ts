@@ -7,6 +7,13 @@ import type { StreamRef } from "../events/envelope.js"
 /** Page size the original asks for; also the most the server returns per page. */
 export const READ_PAGE_LIMIT = 500
 
+/**
+ * Extension of our server: on a full read page it also sends the next `after_position` in this
+ * header, before the body, so a client may ask for the next page while it parses this one.
+ * Clients must not rely on it (a real Umrath does not send it).
+ */
+export const NEXT_POSITION_HEADER = "x-next-position"
+
 /** `POST …/events:append` body. */
 export const AppendRequest = Schema.Struct({ events: Schema.Array(NewEvent) })
 export type AppendRequest = typeof AppendRequest.Type

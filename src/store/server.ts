@@ -11,6 +11,7 @@
 //                         stored, the existing ones counted); 409 { error: { code: "all_duplicates" } }
 //                         when every event already existed; 400 bad JSON / fields; 413 too large.
 //   GET  …/events         200 { events, next_position } (at most 500); 404 when the stream is empty.
+//                         A full page also carries `X-Next-Position` (extension: lets a client prefetch).
 //   GET  …/streams/{bucket}  200 { streams: [{ aggregate_type, aggregate_id, length }] } (extension).
 //   401 without the right `Authorization: Bearer` when a token is set; 503/500 when the store fails.
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
@@ -23,7 +24,7 @@ import * as Http from "node:http"
 import type { NewEvent, StoredEvent, StreamRef } from "../events/envelope.js"
 import { EventStore } from "./event-store.js"
 import type { StoreError } from "./event-store.js"
-import { AppendRequest, READ_PAGE_LIMIT, isSafeSegment } from "./http-api.js"
+import { AppendRequest, NEXT_POSITION_HEADER, READ_PAGE_LIMIT, isSafeSegment } from "./http-api.js"
 import { fastGuardKeepingExcess } from "../events/fast-guard.js"
 import type { AppendRequest as AppendRequestType } from "./http-api.js"
 import type { AppendResponse, ErrorBody, ListStreamsResponse, ReadResponse, WireEvent } from "./http-api.js"
@@ -253,7 +254,11 @@ export const storeApp = (options: StoreServerOptions = {}) => {
       }
       const body: ReadResponse = { events: page.map(toWire), next_position: page.at(-1)?.position ?? after }
       // A string body goes to the socket as it is, without a copy through TextEncoder: reads are the hot path.
-      return HttpServerResponse.raw(JSON.stringify(body), { contentType: "application/json" })
+      const next = body.next_position ?? after
+      return HttpServerResponse.raw(JSON.stringify(body), {
+        contentType: "application/json",
+        ...(page.length === limit ? { headers: { [NEXT_POSITION_HEADER]: String(next) } } : {}),
+      })
     }
     return yield* refuse(404, "not_found", `no such resource: ${rawPath.slice(0, 200)}`)
   })

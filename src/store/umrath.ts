@@ -1,6 +1,6 @@
 // The EventStore over Umrath's HTTP protocol (or `xmon store serve`, which speaks the same).
 // One keep-alive undici Pool per layer, closed when the layer's scope ends.
-import { Chunk, Config, Data, Duration, Effect, Layer, Option, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Config, Data, Duration, Effect, Fiber, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { Pool } from "undici"
 import type { Addressed, NewEvent, StoredEvent, StreamRef } from "../events/envelope.js"
 import { streamKey } from "../events/envelope.js"
@@ -12,6 +12,7 @@ import {
   AppendResponse,
   ErrorBody,
   ListStreamsResponse,
+  NEXT_POSITION_HEADER,
   READ_PAGE_LIMIT,
   ReadResponse,
   appendPath,
@@ -389,16 +390,13 @@ const make = (config: UmrathConfig) =>
     const decodePage = decodeWith(ReadResponse, "read")
     const decodeListing = decodeWith(ListStreamsResponse, "listStreams")
 
-    const readPage = (stream: StreamRef, after: number) => {
-      const path = readPath(project, stream, after, READ_PAGE_LIMIT)
-      return call("read", "GET", path, [404]).pipe(
-        Effect.flatMap((answer) =>
-          answer.status === 404
-            ? Effect.succeed({ events: [], next_position: after } as ReadResponse)
-            : Effect.flatMap(parseJson("read", answer.body), decodePage),
-        ),
-      )
-    }
+    const fetchPage = (stream: StreamRef, after: number) =>
+      call("read", "GET", readPath(project, stream, after, READ_PAGE_LIMIT), [404])
+
+    const decodeAnswer = (answer: Answer, after: number): Effect.Effect<ReadResponse, StoreError> =>
+      answer.status === 404
+        ? Effect.succeed({ events: [], next_position: after })
+        : Effect.flatMap(parseJson("read", answer.body), decodePage)
 
     /** A short page ends the stream; so does a cursor that would not move (a confused server). */
     const nextCursor = (page: ReadResponse, cursor: number): Option.Option<number> => {
@@ -406,12 +404,37 @@ const make = (config: UmrathConfig) =>
       return page.events.length >= READ_PAGE_LIMIT && next > cursor ? Option.some(next) : Option.none()
     }
 
-    const readStream = (stream: StreamRef, afterPosition: number): Stream.Stream<StoredEvent, StoreError> =>
-      Stream.paginateChunkEffect(afterPosition, (cursor) =>
-        Effect.map(
-          readPage(stream, cursor),
-          (page) => [Chunk.fromIterable(page.events.map((w) => toStored(stream, w))), nextCursor(page, cursor)] as const,
+    /**
+     * The decoded pages of a stream. When the server says in a header that more follows (ours
+     * does), the next page is asked for before this one is parsed, so the server's work and ours
+     * overlap; a prefetch that turns out not to be needed is interrupted with the stream's scope.
+     */
+    const pages = (stream: StreamRef, afterPosition: number): Stream.Stream<ReadResponse, StoreError> =>
+      Stream.unwrapScoped(
+        Effect.map(Effect.scope, (scope) =>
+          Stream.paginateEffect(
+            { cursor: afterPosition, ahead: undefined as Fiber.Fiber<Answer, StoreError> | undefined },
+            ({ cursor, ahead }) =>
+              Effect.gen(function* () {
+                const answer = yield* (ahead ? Fiber.join(ahead) : fetchPage(stream, cursor))
+                const hinted = Number(header(answer, NEXT_POSITION_HEADER) ?? Number.NaN)
+                const prefetch =
+                  answer.status === 200 && Number.isInteger(hinted) && hinted > cursor
+                    ? yield* Effect.forkIn(fetchPage(stream, hinted), scope)
+                    : undefined
+                const page = yield* decodeAnswer(answer, cursor)
+                const next = nextCursor(page, cursor)
+                const useful = prefetch !== undefined && Option.isSome(next) && next.value === hinted
+                if (prefetch && !useful) yield* Fiber.interrupt(prefetch)
+                return [page, Option.map(next, (c) => ({ cursor: c, ahead: useful ? prefetch : undefined }))] as const
+              }),
+          ),
         ),
+      )
+
+    const readStream = (stream: StreamRef, afterPosition: number): Stream.Stream<StoredEvent, StoreError> =>
+      pages(stream, afterPosition).pipe(
+        Stream.mapConcatChunk((page) => Chunk.fromIterable(page.events.map((w) => toStored(stream, w)))),
       )
 
     const listed = (bucket: string) =>
@@ -437,9 +460,8 @@ const make = (config: UmrathConfig) =>
 
     /** A whole stream, with the server's global positions where it sent them. */
     const readAll = (stream: StreamRef) =>
-      Stream.paginateChunkEffect(0, (cursor) =>
-        Effect.map(readPage(stream, cursor), (page) => [Chunk.fromIterable(page.events), nextCursor(page, cursor)] as const),
-      ).pipe(
+      pages(stream, 0).pipe(
+        Stream.mapConcatChunk((page) => Chunk.unsafeFromArray(page.events)),
         Stream.runCollect,
         Effect.map((wire) => ({
           events: Chunk.toReadonlyArray(Chunk.map(wire, (w) => toStored(stream, w))),

@@ -13,6 +13,7 @@ import type { TestServer } from "../support/store-server.js"
 interface Answer {
   readonly status: number
   readonly json: unknown
+  readonly headers?: Http.IncomingHttpHeaders
 }
 
 /** A request with the path sent byte for byte (fetch and URL would normalise `..` away). */
@@ -38,7 +39,7 @@ const request = (
           } catch {
             json = text
           }
-          resume(Effect.succeed({ status: res.statusCode ?? 0, json }))
+          resume(Effect.succeed({ status: res.statusCode ?? 0, json, headers: res.headers }))
         })
       },
     )
@@ -67,6 +68,8 @@ const withServer = <A, E>(
   options: StoreServerOptions,
   f: (server: TestServer) => Effect.Effect<A, E, Scope.Scope>,
 ) => Effect.flatMap(startTestServer(options), f)
+
+const plain = (a: Answer) => ({ status: a.status, json: a.json })
 
 const errorCode = (a: Answer) => (a.json as { error?: { code?: string } }).error?.code
 
@@ -133,7 +136,7 @@ describe("store server input checks", () => {
         )
         expect(yield* contents(server)).toEqual([])
         const right = yield* request(server.url, "POST", path, body("e1"), { authorization: "Bearer s3cret" })
-        expect(right).toEqual({ status: 200, json: { stored: 1, duplicates: 0 } })
+        expect(plain(right)).toEqual({ status: 200, json: { stored: 1, duplicates: 0 } })
         expect(yield* contents(server)).toEqual(["e1"])
       }),
     ))
@@ -144,11 +147,11 @@ describe("store server append and read", () => {
     withServer({}, (server) =>
       Effect.gen(function* () {
         const path = appendTo("HostnameScan", "www.nic.cz")
-        expect(yield* request(server.url, "POST", path, body("a", "b"))).toEqual({ status: 200, json: { stored: 2, duplicates: 0 } })
-        expect(yield* request(server.url, "POST", path, body("b", "c"))).toEqual({ status: 200, json: { stored: 1, duplicates: 1 } })
+        expect(plain(yield* request(server.url, "POST", path, body("a", "b")))).toEqual({ status: 200, json: { stored: 2, duplicates: 0 } })
+        expect(plain(yield* request(server.url, "POST", path, body("b", "c")))).toEqual({ status: 200, json: { stored: 1, duplicates: 1 } })
         const all = yield* request(server.url, "POST", path, body("a", "c"))
         expect([all.status, errorCode(all), (all.json as { duplicates: number }).duplicates]).toEqual([409, "all_duplicates", 2])
-        expect(yield* request(server.url, "POST", path, body())).toEqual({ status: 200, json: { stored: 0, duplicates: 0 } })
+        expect(plain(yield* request(server.url, "POST", path, body()))).toEqual({ status: 200, json: { stored: 0, duplicates: 0 } })
         expect(yield* contents(server)).toEqual(["a", "b", "c"])
       }),
     ))
@@ -163,15 +166,19 @@ describe("store server append and read", () => {
         const first = yield* request(server.url, "GET", `${events}?after_position=0&limit=100000`)
         const page1 = first.json as Page
         expect([first.status, page1.events.length, page1.next_position]).toEqual([200, 500, 500])
+        // A full page announces the next cursor in a header; a short one does not.
+        expect(first.headers?.["x-next-position"]).toBe("500")
         expect(page1.events[0]).toMatchObject({ event_id: "id-0", position: 1, event_type: "DomainScanResult" })
-        const page2 = (yield* request(server.url, "GET", `${events}?after_position=500&limit=500`)).json as Page
+        const second = yield* request(server.url, "GET", `${events}?after_position=500&limit=500`)
+        const page2 = second.json as Page
         expect([page2.events.length, page2.next_position, page2.events.at(-1)?.event_id]).toEqual([200, 700, "id-699"])
+        expect(second.headers?.["x-next-position"]).toBeUndefined()
         const past = yield* request(server.url, "GET", `${events}?after_position=700`)
-        expect(past).toEqual({ status: 200, json: { events: [], next_position: 700 } })
+        expect(plain(past)).toEqual({ status: 200, json: { events: [], next_position: 700 } })
         const empty = yield* request(server.url, "GET", `${base}/TlsScan/none/events?after_position=0&limit=500`)
         expect([empty.status, errorCode(empty)]).toEqual([404, "stream_not_found"])
         const listed = yield* request(server.url, "GET", base)
-        expect(listed).toEqual({
+        expect(plain(listed)).toEqual({
           status: 200,
           json: { streams: [{ aggregate_type: "TlsScan", aggregate_id: "ipv4-10.0.0.1-443", length: 700 }] },
         })
