@@ -2,8 +2,10 @@
 import { Options } from "@effect/cli"
 import { Data, Effect, Layer, Option } from "effect"
 import { EventStore, StoreError } from "../store/event-store.js"
-import { SqliteEventStore } from "../store/sqlite.js"
-import { defaultSqlitePath, umrathUrl } from "./settings.js"
+import { pageStreams } from "../inventory/page-streams.js"
+import { SqliteEventStore, type SqliteOptions } from "../store/sqlite.js"
+import { UmrathEventStore } from "../store/umrath.js"
+import { defaultSqlitePath, outputDir, umrathToken, umrathUrl } from "./settings.js"
 
 export const storeOption = Options.text("store").pipe(
   Options.withDescription(
@@ -37,18 +39,41 @@ export const resolveStoreSpec = (spec: Option.Option<string>): Effect.Effect<Sto
     return { kind: "sqlite", path: yield* defaultSqlitePath } as const
   })
 
-export const storeLayer = (spec: Option.Option<string>): Layer.Layer<EventStore, StoreError | StoreSpecError> =>
+/**
+ * The protocol of an Umrath store cannot list streams: like the original, take them from the
+ * inventory pages in the output directory.
+ */
+const streamsFromPages = (url: string, dir: string) => {
+  const streams = pageStreams(dir)
+  return (bucket: string) =>
+    streams(bucket).pipe(
+      Effect.mapError(
+        (e) =>
+          new StoreError({
+            store: `umrath:${url}`,
+            operation: "listStreams",
+            message: `the streams of ${bucket} come from the pages under ${dir}, which could not be read: ${e.message}`,
+            transient: false,
+            cause: e,
+          }),
+      ),
+    )
+}
+
+export const storeLayer = (
+  spec: Option.Option<string>,
+  sqliteOptions: SqliteOptions = {},
+): Layer.Layer<EventStore, StoreError | StoreSpecError> =>
   Layer.unwrapEffect(
-    Effect.map(resolveStoreSpec(spec), (resolved) =>
-      resolved.kind === "sqlite"
-        ? SqliteEventStore.layer(resolved.path)
-        : Layer.fail(
-            new StoreError({
-              store: `umrath:${resolved.url}`,
-              operation: "open",
-              message: "the Umrath backend is not wired yet",
-              transient: false,
-            }),
-          ),
-    ),
+    Effect.gen(function* () {
+      const resolved = yield* resolveStoreSpec(spec)
+      if (resolved.kind === "sqlite") return SqliteEventStore.layer(resolved.path, sqliteOptions)
+      const dir = yield* outputDir
+      const token = yield* umrathToken.pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      return UmrathEventStore.layer({
+        url: resolved.url,
+        streams: streamsFromPages(resolved.url, dir),
+        ...(Option.isSome(token) ? { token: token.value } : {}),
+      })
+    }),
   )

@@ -1,7 +1,9 @@
 // `xmon store export|import`: a store's events as JSON lines and back.
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
+import { READ_PAGE_LIMIT } from "../store/http-api.js"
 import { exportAll, exportBucket, importFile } from "../store/transfer.js"
+import { serveCommand } from "./serve.js"
 import { writeLines } from "./stdout.js"
 import { storeLayer, storeOption } from "./store-option.js"
 
@@ -36,4 +38,7 @@ const importCommand = Command.make("import", { file, json, store: storeOption },
   Command.provide((o) => storeLayer(o.store)),
 )
 
-export const storeCommands = [exportCommand, importCommand] as const
+// The server reads pages of READ_PAGE_LIMIT events; SQLite pages of the same size avoid reading twice.
+const serve = serveCommand.pipe(Command.provide((o) => storeLayer(o.store, { pageSize: READ_PAGE_LIMIT })))
+
+export const storeCommands = [exportCommand, importCommand, serve] as const

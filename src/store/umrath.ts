@@ -453,9 +453,18 @@ const make = (config: UmrathConfig) =>
         ),
       )
 
+    // The pages name only the streams of entities they know (not, say, every certificate serial
+    // ever seen); `xmon store serve` can list the rest, a real Umrath answers 404 and pages it is.
     const streamRefs = (bucket: string) =>
       config.streams
-        ? Effect.map(config.streams(bucket), (s) => uniqueStreams(bucket, s))
+        ? Effect.zipWith(
+            config.streams(bucket),
+            listed(bucket).pipe(
+              Effect.map((s) => s.filter((i) => i.length > 0)),
+              Effect.orElseSucceed(() => []),
+            ),
+            (fromPages, fromServer) => uniqueStreams(bucket, [...fromPages, ...fromServer]),
+          )
         : Effect.map(listed(bucket), (s) => uniqueStreams(bucket, s.filter((i) => i.length > 0)))
 
     /** A whole stream, with the server's global positions where it sent them. */
