@@ -1,6 +1,6 @@
 // `xmon import-history`: the scans recorded in an output repository's git history, as raw events.
 import { Command, Options } from "@effect/cli"
-import { storeLayer, storeOption } from "./store-option.js"
+import { failIfParked, storeOption, storeWithOutbox } from "./store-option.js"
 import { Console, Effect } from "effect"
 import { describeEvent } from "../importer/append.js"
 import type { HistoryImportResult, Snapshot } from "../importer/history.js"
@@ -46,10 +46,11 @@ export const importHistoryCommand = Command.make(
         progress: (line) => Console.error(line),
       })
       yield* Console.log(o.json ? JSON.stringify(result, null, 2) : historyReport(result))
+      yield* failIfParked
     }),
 ).pipe(
   Command.withDescription(
     "Append the scans recorded at given commits of an output repository to recon-scan (idempotent: ids depend on entity, commit and type)",
   ),
-  Command.provide((o) => storeLayer(o.store)),
+  Command.provide((o) => storeWithOutbox(o.store)),
 )

@@ -2,6 +2,8 @@
 import { Options } from "@effect/cli"
 import { Data, Effect, Layer, Option } from "effect"
 import { EventStore, StoreError } from "../store/event-store.js"
+import { Outbox, type OutboxError, outboxPathFor } from "../store/outbox.js"
+import { outboxedStore } from "../store/outboxed.js"
 import { pageStreams } from "../inventory/page-streams.js"
 import { SqliteEventStore, type SqliteOptions } from "../store/sqlite.js"
 import { UmrathEventStore } from "../store/umrath.js"
@@ -77,3 +79,37 @@ export const storeLayer = (
       })
     }),
   )
+
+/**
+ * The store for commands that append raw events (imports, later scans). With a store over the
+ * network, appends that fail after the retries wait in `<output>/.xmon/outbox.db`, which the next
+ * run sends first. The embedded store is a local file already: an outbox beside it would share
+ * whatever made it fail (a full disk), so it has none.
+ */
+export const storeWithOutbox = (
+  spec: Option.Option<string>,
+): Layer.Layer<EventStore, StoreError | StoreSpecError | OutboxError> =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const resolved = yield* resolveStoreSpec(spec)
+      if (resolved.kind === "sqlite") return storeLayer(spec)
+      const path = outboxPathFor(yield* outputDir)
+      return Layer.provide(outboxedStore(path), storeLayer(spec))
+    }),
+  )
+
+/** Events that could not be stored in this run: they are safe in the outbox, but the run failed. */
+export class EventsParked extends Data.TaggedError("EventsParked")<{ readonly count: number; readonly path: string }> {
+  override get message(): string {
+    return `${this.count} events could not be stored and wait in ${this.path}; the next run sends them first`
+  }
+}
+
+/** End of an appending run: fail (exit 1) if anything is left in the outbox. */
+export const failIfParked = Effect.gen(function* () {
+  const found = yield* Effect.serviceOption(Outbox)
+  if (Option.isNone(found)) return
+  const outbox = found.value
+  const count = yield* outbox.pending
+  if (count > 0) return yield* new EventsParked({ count, path: outbox.path })
+})

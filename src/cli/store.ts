@@ -5,7 +5,7 @@ import { READ_PAGE_LIMIT } from "../store/http-api.js"
 import { exportAll, exportBucket, importFile } from "../store/transfer.js"
 import { serveCommand } from "./serve.js"
 import { writeLines } from "./stdout.js"
-import { storeLayer, storeOption } from "./store-option.js"
+import { failIfParked, storeLayer, storeOption, storeWithOutbox } from "./store-option.js"
 
 const bucket = Options.text("bucket").pipe(
   Options.optional,
@@ -30,12 +30,13 @@ const importCommand = Command.make("import", { file, json, store: storeOption },
         ? JSON.stringify(result)
         : `${o.file}: ${result.lines} events, ${result.stored} stored, ${result.duplicates} already stored`,
     )
+    yield* failIfParked
   }),
 ).pipe(
   Command.withDescription(
     "Append the events of a JSONL file in line order; the whole file is checked first, and events already stored are skipped",
   ),
-  Command.provide((o) => storeLayer(o.store)),
+  Command.provide((o) => storeWithOutbox(o.store)),
 )
 
 // The server reads pages of READ_PAGE_LIMIT events; SQLite pages of the same size avoid reading twice.

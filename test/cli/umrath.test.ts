@@ -14,8 +14,10 @@ const children: Array<ChildProcess> = []
 afterAll(() => children.forEach((c) => c.kill("SIGKILL")))
 
 /** Starts `xmon store serve` on a free loopback port and resolves its URL from its log line. */
-const serve = (db: string) =>
-  new Promise<string>((resolve, reject) => {
+const serve = (db: string) => serveChild(db).then(({ url }) => url)
+
+const serveChild = (db: string) =>
+  new Promise<{ url: string; child: ChildProcess }>((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, "store", "serve", "--listen", "127.0.0.1:0", "--store", `sqlite:${db}`], {
       stdio: ["ignore", "ignore", "pipe"],
     })
@@ -27,7 +29,7 @@ const serve = (db: string) =>
       const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1]
       if (url) {
         clearTimeout(timer)
-        resolve(url)
+        resolve({ url, child })
       }
     })
     child.on("exit", () => reject(new Error(`store serve exited: ${stderr}`)))
@@ -56,6 +58,16 @@ const writePages = (dir: string) => {
   ])
     page("portscans", id, "_type: portscan\nport: 443\n")
 }
+
+const xmonAsync = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, NO_COLOR: "1", ...env } })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("exit", (code) => resolve({ code, stdout, stderr }))
+  })
 
 const xmon = (args: ReadonlyArray<string>, env: Record<string, string>) => {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env }, timeout: 60_000 })
@@ -95,5 +107,41 @@ describe("--store umrath:URL against xmon store serve", () => {
     const viaHttp = derived(store)
     expect(viaHttp.length).toBe(48)
     expect(viaHttp).toEqual(derived(local))
+  })
+
+  it("a store that dies mid-import: what it did not take waits in the outbox, exit 1; the next run sends it first", { timeout: 180_000 }, async () => {
+    const dir = join(temp.dir, "outbox-case")
+    const output = join(dir, "output")
+    writePages(output)
+    const db = temp.file("served-outbox.db")
+    const env = { EZRECON_OUTPUT_DIR: output, EZRECON_EVAL_CHECKPOINT: join(dir, "checkpoint.json"), UMRATH_URL: "" }
+    const lines = (await import("node:fs")).readFileSync(HISTORY, "utf8").trim().split("\n")
+    const first = temp.file("first.jsonl")
+    const second = temp.file("second.jsonl")
+    writeFileSync(first, `${lines.slice(0, 100).join("\n")}\n`)
+    writeFileSync(second, `${lines.slice(100).join("\n")}\n`)
+
+    const server = await serveChild(db)
+    const ok = await xmonAsync(["store", "import", first, "--store", `umrath:${server.url}`, "--json"], env)
+    expect(ok.code, ok.stderr).toBe(0)
+    server.child.kill("SIGKILL")
+    await new Promise((r) => server.child.once("exit", r))
+
+    const parked = await xmonAsync(["store", "import", second, "--store", `umrath:${server.url}`, "--json"], env)
+    expect(parked.code).toBe(1)
+    expect(parked.stderr).toContain("230 events could not be stored and wait in")
+    expect(parked.stderr).toContain(join(output, ".xmon", "outbox.db"))
+
+    // The store comes back (on another port: the outbox holds events, not addresses).
+    const again = await serveChild(db)
+    const nothingNew = temp.file("empty.jsonl")
+    writeFileSync(nothingNew, "")
+    const flushed = await xmonAsync(["store", "import", nothingNew, "--store", `umrath:${again.url}`, "--json"], env)
+    expect(flushed.code, flushed.stderr).toBe(0)
+    expect(flushed.stderr).toContain("sent 230 events that waited")
+    const all = xmon(["store", "export", "--bucket", "recon-scan", "--store", `sqlite:${db}`], env).stdout.trim().split("\n")
+    expect(all).toHaveLength(330)
+    expect(new Set(all.map((l) => JSON.parse(l).event_id)).size).toBe(330)
+    expect(all.map((l) => JSON.parse(l).event_id)).toEqual(lines.map((l) => JSON.parse(l).event_id))
   })
 })
