@@ -20,13 +20,17 @@ export const Checkpoint = Schema.Struct({
 })
 export type Checkpoint = typeof Checkpoint.Type
 
-/** The fold state after the event at `global_position`; `state` is `snapshot.encodeState` output. */
+/**
+ * The fold state after the event at `global_position`, whose id is `last_event_id`; `state` is
+ * `snapshot.encodeState` output. A resumed run reads from that event on and checks it is still
+ * the same: if the store's order moved (an HTTP store merged in a late event), it is not.
+ */
 export const Snapshot = Schema.Struct({
   format: Schema.Literal("xmon.evaluate.snapshot"),
-  version: Schema.Literal(1),
+  version: Schema.Literal(2),
   fingerprint: Schema.String,
   global_position: Schema.Number,
-  streams: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  last_event_id: Schema.NullOr(Schema.String),
   state: Schema.Array(Schema.Unknown),
 })
 export type Snapshot = typeof Snapshot.Type

@@ -49,9 +49,35 @@ export interface EvaluationSummary {
 }
 
 /** The store's order no longer extends the snapshot's (an HTTP store merged in a late event). */
-class OrderChanged extends Data.TaggedError("OrderChanged")<{ readonly stream: string }> {}
+class OrderChanged extends Data.TaggedError("OrderChanged")<{ readonly found: string; readonly expected: string }> {}
 
 const streamOf = (e: RawEvent): string => `${e.aggregate_type}/${e.aggregate_id}`
+
+/**
+ * Positions per stream: a saved record (never changed, so a retried fold can start from it
+ * again) plus what this run changed. Copying tens of thousands of entries into a Map on every
+ * run cost more than the incremental run's real work.
+ */
+class Positions {
+  private readonly changed = new Map<string, number>()
+  constructor(private readonly saved: Readonly<Record<string, number>>) {}
+  get(stream: string): number {
+    return this.changed.get(stream) ?? (Object.hasOwn(this.saved, stream) ? this.saved[stream]! : 0)
+  }
+  set(stream: string, position: number): void {
+    this.changed.set(stream, position)
+  }
+  get size(): number {
+    let added = 0
+    for (const stream of this.changed.keys()) if (!Object.hasOwn(this.saved, stream)) added++
+    return Object.keys(this.saved).length + added
+  }
+  toRecord(): Record<string, number> {
+    const out: Record<string, number> = { ...this.saved }
+    for (const [stream, position] of this.changed) out[stream] = position
+    return out
+  }
+}
 const MAX_REPORTED_INVALID = 20
 const SNAPSHOT_EVERY = 5000
 
@@ -91,7 +117,7 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
     }
   }
 
-  const emittedThrough = new Map(Object.entries(checkpoint?.streams ?? {}))
+  const emittedThrough = checkpoint?.streams ?? {}
   const batchSize = options.batchSize ?? 5000
   const commitEvery = options.commitEvery ?? 100_000
 
@@ -99,8 +125,8 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
     Effect.gen(function* () {
       // decodeState builds fresh objects, so the decoded state is already the fold's own.
       const states = from ? (decodeState(from.state) as Array<unknown>) : [...initialState(rules)]
-      const folded = new Map(Object.entries(from?.streams ?? {}))
-      const emitted = new Map(emittedThrough)
+      let lastEventId = from?.last_event_id ?? null
+      const emitted = new Positions(emittedThrough)
       const derivedCounts: Record<string, number> = {}
       const invalid: Array<string> = []
       let rawEvents = 0
@@ -118,7 +144,7 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
           version: 1,
           fingerprint: fp,
           global_position: Math.max(globalPosition, checkpoint?.global_position ?? 0),
-          streams: Object.fromEntries(emitted),
+          streams: emitted.toRecord(),
         } satisfies Checkpoint)
 
       const commit = (withSnapshot: boolean) =>
@@ -132,10 +158,10 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
               name: SNAPSHOT_NAME,
               value: JSON.stringify({
                 format: "xmon.evaluate.snapshot",
-                version: 1,
+                version: 2,
                 fingerprint: fp,
                 global_position: globalPosition,
-                streams: Object.fromEntries(folded),
+                last_event_id: lastEventId,
                 state: encodeState(states) as ReadonlyArray<unknown>,
               } satisfies Snapshot),
             })
@@ -147,11 +173,22 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
           )
         })
 
-      const decoded = store.readBucket(SCAN_BUCKET, from?.global_position ?? 0).pipe(
+      // Resuming, read from the snapshot's last event on, to check the order still extends it.
+      let mustMatch = from && from.global_position > 0 ? from.last_event_id : null
+      const after = (from?.global_position ?? 0) - (mustMatch === null ? 0 : 1)
+      const decoded = store.readBucket(SCAN_BUCKET, after).pipe(
         Stream.mapChunksEffect((chunk) =>
           Effect.suspend((): Effect.Effect<Chunk.Chunk<RawEvent>, InvalidRawEvent | OrderChanged> => {
             const out: Array<RawEvent> = []
             for (const stored of chunk) {
+              if (mustMatch !== null) {
+                if (stored.event_id !== mustMatch)
+                  return Effect.fail(new OrderChanged({ found: stored.event_id, expected: mustMatch }))
+                mustMatch = null
+                continue
+              }
+              lastEventId = stored.event_id
+              globalPosition = stored.global_position
               const result = decodeStored(stored)
               if (Either.isLeft(result)) {
                 if (!options.skipInvalid) return Effect.fail(result.left)
@@ -160,12 +197,7 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
                 continue
               }
               if (result.right === undefined) continue
-              const event = result.right
-              // A resumed fold must see only events it has not folded yet; anything else means the
-              // store's order shifted under the snapshot, and only a fold from zero is right.
-              if (from && event.position <= (folded.get(streamOf(event)) ?? 0))
-                return Effect.fail(new OrderChanged({ stream: streamOf(event) }))
-              out.push(event)
+              out.push(result.right)
             }
             return Effect.succeed(Chunk.unsafeFromArray(out))
           }),
@@ -180,9 +212,7 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
               const stream = streamOf(source)
               rawEvents++
               sinceCommit++
-              folded.set(stream, source.position)
-              globalPosition = source.global_position
-              if (source.position <= (emitted.get(stream) ?? 0)) continue
+              if (source.position <= emitted.get(stream)) continue
               newRawEvents++
               emitted.set(stream, source.position)
               for (const d of derived) {
@@ -199,6 +229,8 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
       )
       // Writing the snapshot costs about as much as folding a few thousand events, so a run that
       // folded only a few leaves the older snapshot in place; the next run re-folds from there.
+      // The snapshot's last event is gone altogether: this is not the history it was made from.
+      if (mustMatch !== null) return yield* new OrderChanged({ found: "nothing", expected: mustMatch })
       yield* commit(from === undefined || rawEvents >= SNAPSHOT_EVERY)
 
       return {
@@ -222,7 +254,9 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
 
   return yield* fold(snapshot).pipe(
     Effect.catchTag("OrderChanged", (e) =>
-      Effect.logWarning(`store order changed before ${e.stream} since the snapshot: folding from offset zero`).pipe(
+      Effect.logWarning(
+        `the store's order changed under the snapshot (event ${e.found} where ${e.expected} was): folding from offset zero`,
+      ).pipe(
         Effect.zipRight(fold(undefined)),
       ),
     ),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
+import { Effect, Either, Layer, Logger, LogLevel, Option, Stream } from "effect"
 import { EVAL_BUCKET, EVAL_METADATA, SCAN_BUCKET, SCAN_METADATA } from "../../src/events/envelope.js"
 import { CHECKPOINT_NAME, SNAPSHOT_NAME } from "../../src/evaluate/checkpoint.js"
 import { decodeStored } from "../../src/evaluate/decode.js"
@@ -144,6 +144,46 @@ describe("runEvaluation over SQLite", () => {
       expect(summary).toMatchObject({ raw_events: history.length, skipped_invalid: 0 })
       expect(yield* evalEvents).toEqual(yield* reference)
     }).pipe(Effect.provide(sqlite())),
+  )
+})
+
+describe("a store whose order is a merge (like Umrath's)", () => {
+  /** SQLite underneath, but the bucket read in scanned_at order, renumbered 1..n, as Umrath merges. */
+  const merged = (path: string) =>
+    Layer.effect(
+      EventStore,
+      Effect.map(EventStore, (inner) => ({
+        ...inner,
+        readBucket: (bucket: string, after: number) =>
+          Stream.unwrap(
+            Effect.map(Stream.runCollect(inner.readBucket(bucket, 0)), (all) =>
+              Stream.fromIterable(
+                [...all]
+                  .sort((a, b) => String(a.payload.scanned_at).localeCompare(String(b.payload.scanned_at)) || a.global_position - b.global_position)
+                  .map((e, i) => ({ ...e, global_position: i + 1 }))
+                  .slice(after),
+              ),
+            ),
+          ),
+      })),
+    ).pipe(Layer.provide(SqliteEventStore.layer(path)), Layer.merge(quiet))
+
+  it.effect("a late event merged in before the snapshot's end: the run folds from zero and matches a full fold", () =>
+    Effect.gen(function* () {
+      const late = history.findIndex((e) => e.stream.aggregate_type === "HostnameScan" && e.stream.aggregate_id === "flaky-alpha")
+      const rest = history.filter((_, i) => i !== late)
+      yield* Effect.flatMap(EventStore, (s) => s.appendBatch(rest))
+      const first = yield* runEvaluation({ rules })
+      expect(first.mode).toBe("full")
+      // The late observation arrives now, but sorts among the oldest.
+      yield* Effect.flatMap(EventStore, (s) => s.appendBatch([history[late]!]))
+      const second = yield* runEvaluation({ rules })
+      expect(second).toMatchObject({ mode: "incremental", resumed_from: 0, raw_events: history.length })
+      const raw = yield* readAll(SCAN_BUCKET)
+      const all = foldEvents(rules, raw.map((e) => Either.getOrThrow(decodeStored(e))!)).derived
+      const stored = new Set((yield* readAll(EVAL_BUCKET)).map((e) => e.event_id))
+      expect(all.every((d) => stored.has(d.event_id))).toBe(true)
+    }).pipe(Effect.provide(merged(temp.file()))),
   )
 })
 

@@ -24,8 +24,10 @@ export interface ExpiryWatch {
   /**
    * Marks of the stream's earlier values, least recently seen first, so that an endpoint that
    * alternates between two certificates (a load balancer) does not warn again on every switch.
+   * Absent until the value first changes: most streams never need it, and a snapshot holds one
+   * watch per stream.
    */
-  earlier: Map<string, ExpiryMark>
+  earlier?: Map<string, ExpiryMark>
 }
 export type ExpiryState = Map<string, ExpiryWatch>
 
@@ -75,16 +77,17 @@ const observe = (
     const at = expiryInstant(expiry)
     if (Number.isNaN(at)) return undefined
     if (watch === undefined) {
-      watch = { expiry, at, reported: null, expired: false, earlier: new Map() }
+      watch = { expiry, at, reported: null, expired: false }
       state.set(id, watch)
     } else {
       // A new (or returning) value: put the current one aside, take up what was said of this one.
-      watch.earlier.set(watch.expiry, [watch.reported, watch.expired])
-      const mark = watch.earlier.get(expiry)
-      watch.earlier.delete(expiry)
-      if (watch.earlier.size > REMEMBERED_EXPIRY_VALUES) {
-        const oldest = watch.earlier.keys().next()
-        if (oldest.done !== true) watch.earlier.delete(oldest.value)
+      const earlier = (watch.earlier ??= new Map())
+      earlier.set(watch.expiry, [watch.reported, watch.expired])
+      const mark = earlier.get(expiry)
+      earlier.delete(expiry)
+      if (earlier.size > REMEMBERED_EXPIRY_VALUES) {
+        const oldest = earlier.keys().next()
+        if (oldest.done !== true) earlier.delete(oldest.value)
       }
       watch.expiry = expiry
       watch.at = at
