@@ -49,6 +49,16 @@ export interface EventStoreShape {
   readonly readBucket: (bucket: string, afterGlobalPosition: number) => Stream.Stream<StoredEvent, StoreError>
   /** The streams of a bucket, sorted by aggregate type then id. */
   readonly listStreams: (bucket: string) => Effect.Effect<ReadonlyArray<StreamInfo>, StoreError>
+  /**
+   * Optional, for servers: up to `limit` events of a stream after a position, as the JSON text of
+   * an array of wire events (`event_id, event_type, payload, metadata, position, recorded_at,
+   * global_position`), spliced from the stored text without parsing a payload.
+   */
+  readonly readStreamPageJson?: (
+    stream: StreamRef,
+    afterPosition: number,
+    limit: number,
+  ) => Effect.Effect<{ readonly json: string; readonly count: number; readonly lastPosition: number }, StoreError>
   readonly loadCheckpoint: (name: string) => Effect.Effect<Option.Option<string>, StoreError>
   readonly saveCheckpoint: (checkpoint: CheckpointWrite) => Effect.Effect<void, StoreError>
 }

@@ -89,5 +89,26 @@ export const appendPath = (project: string, stream: StreamRef): string => `${str
 export const readPath = (project: string, stream: StreamRef, afterPosition: number, limit: number): string =>
   `${streamPath(project, stream)}/events?after_position=${afterPosition}&limit=${limit}`
 
+/**
+ * Our extension, not in the Umrath protocol: events of many streams in one request and one
+ * transaction, in order. A real Umrath answers 404 and the client goes stream by stream.
+ */
+export const appendBatchPath = (project: string): string => `/v1/projects/${seg(project)}/events:appendBatch`
+
+export const AppendBatchRequest = Schema.Struct({
+  events: Schema.Array(
+    Schema.Struct({
+      bucket: Schema.String,
+      aggregate_type: Schema.String,
+      aggregate_id: Schema.String,
+      event_id: Schema.String,
+      event_type: Schema.String,
+      payload: JsonObject,
+      metadata: Schema.optional(Schema.NullOr(JsonObject)),
+    }),
+  ),
+})
+export type AppendBatchRequest = typeof AppendBatchRequest.Type
+
 export const listStreamsPath = (project: string, bucket: string): string =>
   `/v1/projects/${seg(project)}/streams/${seg(bucket)}`

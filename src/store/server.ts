@@ -21,10 +21,10 @@ import { Chunk, Effect, Either, Layer, ParseResult, Schema, Stream } from "effec
 import type { Scope } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import * as Http from "node:http"
-import type { NewEvent, StoredEvent, StreamRef } from "../events/envelope.js"
+import type { Addressed, NewEvent, StoredEvent, StreamRef } from "../events/envelope.js"
 import { EventStore } from "./event-store.js"
 import type { StoreError } from "./event-store.js"
-import { AppendRequest, NEXT_POSITION_HEADER, READ_PAGE_LIMIT, isSafeSegment } from "./http-api.js"
+import { AppendBatchRequest, AppendRequest, NEXT_POSITION_HEADER, READ_PAGE_LIMIT, isSafeSegment } from "./http-api.js"
 import { fastGuardKeepingExcess } from "../events/fast-guard.js"
 import type { AppendRequest as AppendRequestType } from "./http-api.js"
 import type { AppendResponse, ErrorBody, ListStreamsResponse, ReadResponse, WireEvent } from "./http-api.js"
@@ -162,6 +162,35 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: nu
 const appendGuard = fastGuardKeepingExcess(AppendRequest)
 const decodeAppendRequest = Schema.decodeUnknown(AppendRequest, { onExcessProperty: "ignore" })
 
+const batchGuard = fastGuardKeepingExcess(AppendBatchRequest)
+const decodeBatchRequest = Schema.decodeUnknown(AppendBatchRequest, { onExcessProperty: "ignore" })
+
+/** The body of `events:appendBatch`: every event valid and every stream name a safe segment. */
+const decodeBatch = (text: string) =>
+  Effect.gen(function* () {
+    const json = yield* Effect.try({
+      try: (): unknown => JSON.parse(text),
+      catch: (e) => new Refusal(400, "malformed_json", `body is not JSON: ${e instanceof Error ? e.message : String(e)}`),
+    })
+    const body: AppendBatchRequest = batchGuard?.(json)
+      ? (json as AppendBatchRequest)
+      : yield* decodeBatchRequest(json).pipe(
+          Effect.mapError((e) => new Refusal(400, "invalid_body", ParseResult.TreeFormatter.formatErrorSync(e))),
+        )
+    const batch: Array<Addressed> = []
+    for (const [i, e] of body.events.entries()) {
+      if (![e.bucket, e.aggregate_type, e.aggregate_id].every(isSafeSegment))
+        return yield* refuse(400, "bad_path", `events[${i}]: bucket, aggregate_type and aggregate_id must be safe path segments`)
+      if (e.event_id.length === 0 || e.event_id.length > MAX_EVENT_ID || e.event_type.length === 0)
+        return yield* refuse(400, "invalid_body", `events[${i}]: event_id (1..${MAX_EVENT_ID} chars) and event_type must be non-empty`)
+      batch.push({
+        stream: { bucket: e.bucket, aggregate_type: e.aggregate_type, aggregate_id: e.aggregate_id },
+        event: { event_id: e.event_id, event_type: e.event_type, payload: e.payload, metadata: e.metadata ?? {} },
+      })
+    }
+    return batch
+  })
+
 const decodeAppend = (text: string) =>
   Effect.gen(function* () {
     const json = yield* Effect.try({
@@ -208,6 +237,13 @@ export const storeApp = (options: StoreServerOptions = {}) => {
     const query = new URLSearchParams(queryAt < 0 ? "" : request.url.slice(queryAt + 1))
     const segments = yield* pathSegments(rawPath)
     const [v1, projects, projectId, streams, bucket, aggregateType, aggregateId, verb, ...rest] = segments
+    if (v1 === "v1" && projects === "projects" && streams === "events:appendBatch" && bucket === undefined) {
+      if (projectId !== project) return yield* refuse(404, "unknown_project", `this server serves project "${project}"`)
+      if (request.method !== "POST") return yield* refuse(405, "method_not_allowed", "use POST to append")
+      const batch = yield* Effect.flatMap(readBody(request, maxBodyBytes), decodeBatch)
+      const result = yield* Effect.mapError(store.appendBatch(batch), fromStoreError)
+      return HttpServerResponse.unsafeJson({ stored: result.stored, duplicates: result.duplicates } satisfies AppendResponse)
+    }
     if (v1 !== "v1" || projects !== "projects" || streams !== "streams" || bucket === undefined || rest.length > 0) {
       return yield* refuse(404, "not_found", `no such resource: ${rawPath.slice(0, 200)}`)
     }
@@ -243,6 +279,15 @@ export const storeApp = (options: StoreServerOptions = {}) => {
       const after = yield* nonNegativeInt("after_position", query.get("after_position"), 0)
       const limit = Math.min(READ_PAGE_LIMIT, yield* nonNegativeInt("limit", query.get("limit"), READ_PAGE_LIMIT))
       if (limit === 0) return yield* refuse(400, "bad_query", "limit must be at least 1")
+      if (store.readStreamPageJson) {
+        // The store hands over the page as JSON text: no payload is parsed and written again.
+        const page = yield* store.readStreamPageJson(stream, after, limit).pipe(Effect.mapError(fromStoreError))
+        if (page.count === 0 && after === 0) return yield* refuse(404, "stream_not_found", "no events in this stream")
+        return HttpServerResponse.raw(`{"events":${page.json},"next_position":${page.lastPosition}}`, {
+          contentType: "application/json",
+          ...(page.count === limit ? { headers: { [NEXT_POSITION_HEADER]: String(page.lastPosition) } } : {}),
+        })
+      }
       const page = yield* store.readStream(stream, after).pipe(
         Stream.take(limit),
         Stream.runCollect,

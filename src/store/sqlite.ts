@@ -187,6 +187,13 @@ const make = (db: Database.Database, path: string, pageSize: number): EventStore
        ORDER BY position LIMIT ?`,
     )
     .raw()
+  const streamPageText = db
+    .prepare(
+      `SELECT event_id, event_type, payload, metadata, position, recorded_at, global_position FROM ${EVENTS_TABLE}
+       WHERE bucket = ? AND aggregate_type = ? AND aggregate_id = ? AND position > ?
+       ORDER BY position LIMIT ?`,
+    )
+    .raw()
   const bucketPage = db
     .prepare(
       `SELECT ${SELECT_COLUMNS} FROM ${EVENTS_TABLE}
@@ -326,6 +333,22 @@ const make = (db: Database.Database, path: string, pageSize: number): EventStore
       Stream.paginateChunkEffect(afterGlobalPosition, (after) =>
         page("readBucket", () => bucketPage.all(bucket, after, pageSize) as Array<Row>, (row) => row[0]),
       ),
+    readStreamPageJson: (stream, afterPosition, limit) =>
+      Effect.try({
+        try: () => {
+          const rows = streamPageText.all(stream.bucket, stream.aggregate_type, stream.aggregate_id, afterPosition, limit) as Array<
+            [string, string, string, string, number, string, number]
+          >
+          // payload and metadata were written by JSON.stringify: valid JSON text, spliced as it is.
+          const parts = rows.map(
+            ([eventId, eventType, payload, metadata, position, recordedAt, globalPosition]) =>
+              `{"event_id":${JSON.stringify(eventId)},"event_type":${JSON.stringify(eventType)},"payload":${payload},` +
+              `"metadata":${metadata},"position":${position},"recorded_at":${JSON.stringify(recordedAt)},"global_position":${globalPosition}}`,
+          )
+          return { json: `[${parts.join(",")}]`, count: rows.length, lastPosition: rows.at(-1)?.[4] ?? afterPosition }
+        },
+        catch: (cause) => storeError(path, "readStream", cause),
+      }),
     listStreams: (bucket) =>
       Effect.try({
         try: () =>

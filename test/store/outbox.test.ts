@@ -189,7 +189,9 @@ describe("store server killed mid-import", () => {
           return { totals: sum(results), left: yield* pending }
         }).pipe(Effect.provide(Layer.merge(client(first.url, dir), Outbox.layer(outboxFile))))
         expect(first.child.signalCode === "SIGKILL" || first.child.killed).toBe(true)
-        expect(run1.totals.parked).toBeGreaterThanOrEqual(25 * 50)
+        // Batch 15 may have reached the server before the kill landed; every later one was parked.
+        expect(run1.totals.parked).toBeGreaterThanOrEqual(24 * 50)
+        expect(run1.totals.stored).toBeGreaterThanOrEqual(15 * 50)
         expect(run1.totals.stored + run1.totals.parked).toBe(all.length)
         expect(run1.left).toBe(run1.totals.parked)
 

@@ -156,6 +156,37 @@ describe("store server append and read", () => {
       }),
     ))
 
+  it.scopedLive("events:appendBatch takes many streams in one request, in order, all or nothing", () =>
+    withServer({}, (server) =>
+      Effect.gen(function* () {
+        const path = "/v1/projects/ezop/events:appendBatch"
+        const item = (type: string, id: string, eventId: string) => ({ bucket: "recon-scan", aggregate_type: type, aggregate_id: id, ...ev(eventId) })
+        const batch = [item("DomainScan", "a", "x1"), item("HostnameScan", "h", "x2"), item("DomainScan", "a", "x3")]
+        expect(plain(yield* request(server.url, "POST", path, JSON.stringify({ events: batch })))).toEqual({
+          status: 200,
+          json: { stored: 3, duplicates: 0 },
+        })
+        expect(plain(yield* request(server.url, "POST", path, JSON.stringify({ events: batch })))).toEqual({
+          status: 200,
+          json: { stored: 0, duplicates: 3 },
+        })
+        const unsafe = yield* request(server.url, "POST", path, JSON.stringify({ events: [item("DomainScan", "..", "y1")] }))
+        expect([unsafe.status, errorCode(unsafe)]).toEqual([400, "bad_path"])
+        const invalid = yield* request(server.url, "POST", path, JSON.stringify({ events: [item("DomainScan", "b", "y2"), { bucket: "recon-scan" }] }))
+        expect([invalid.status, errorCode(invalid)]).toEqual([400, "invalid_body"])
+        expect((yield* request(server.url, "GET", path)).status).toBe(405)
+        expect((yield* request(server.url, "POST", "/v1/projects/other/events:appendBatch", JSON.stringify({ events: batch }))).status).toBe(404)
+        const stored = yield* Effect.flatMap(EventStore, (s) => Stream.runCollect(s.readBucket("recon-scan", 0))).pipe(
+          Effect.provide(server.direct),
+        )
+        expect(Chunk.toReadonlyArray(stored).map((e) => `${e.aggregate_type}/${e.aggregate_id}#${e.position}:${e.event_id}`)).toEqual([
+          "DomainScan/a#1:x1",
+          "HostnameScan/h#1:x2",
+          "DomainScan/a#2:x3",
+        ])
+      }),
+    ))
+
   it.scopedLive("reads pages of at most 500 with next_position; 404 for an empty stream", () =>
     withServer({}, (server) =>
       Effect.gen(function* () {
