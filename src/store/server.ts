@@ -26,7 +26,6 @@ import { EventStore } from "./event-store.js"
 import type { StoreError } from "./event-store.js"
 import { AppendBatchRequest, AppendRequest, NEXT_POSITION_HEADER, READ_PAGE_LIMIT, isSafeSegment } from "./http-api.js"
 import { fastGuardKeepingExcess } from "../events/fast-guard.js"
-import type { AppendRequest as AppendRequestType } from "./http-api.js"
 import type { AppendResponse, ErrorBody, ListStreamsResponse, ReadResponse, WireEvent } from "./http-api.js"
 
 export interface StoreServerOptions {
@@ -159,30 +158,44 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: nu
   })
 }
 
-const appendGuard = fastGuardKeepingExcess(AppendRequest)
-const decodeAppendRequest = Schema.decodeUnknown(AppendRequest, { onExcessProperty: "ignore" })
+/**
+ * JSON text to a request body: the compiled guard passes the well-formed common case, the Schema
+ * judges the rest and names the bad field.
+ */
+const bodyDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  const guard = fastGuardKeepingExcess(schema)
+  const decode = Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })
+  return (text: string) =>
+    Effect.gen(function* () {
+      const json = yield* Effect.try({
+        try: (): unknown => JSON.parse(text),
+        catch: (e) => new Refusal(400, "malformed_json", `body is not JSON: ${e instanceof Error ? e.message : String(e)}`),
+      })
+      if (guard?.(json)) return json as A
+      return yield* decode(json).pipe(
+        Effect.mapError((e) => new Refusal(400, "invalid_body", ParseResult.TreeFormatter.formatErrorSync(e))),
+      )
+    })
+}
 
-const batchGuard = fastGuardKeepingExcess(AppendBatchRequest)
-const decodeBatchRequest = Schema.decodeUnknown(AppendBatchRequest, { onExcessProperty: "ignore" })
+const appendBody = bodyDecoder(AppendRequest)
+const batchBody = bodyDecoder(AppendBatchRequest)
+
+const badEventId = (e: { readonly event_id: string; readonly event_type: string }): boolean =>
+  e.event_id.length === 0 || e.event_id.length > MAX_EVENT_ID || e.event_type.length === 0
+
+const badEvent = (i: number) =>
+  refuse(400, "invalid_body", `events[${i}]: event_id (1..${MAX_EVENT_ID} chars) and event_type must be non-empty`)
 
 /** The body of `events:appendBatch`: every event valid and every stream name a safe segment. */
 const decodeBatch = (text: string) =>
   Effect.gen(function* () {
-    const json = yield* Effect.try({
-      try: (): unknown => JSON.parse(text),
-      catch: (e) => new Refusal(400, "malformed_json", `body is not JSON: ${e instanceof Error ? e.message : String(e)}`),
-    })
-    const body: AppendBatchRequest = batchGuard?.(json)
-      ? (json as AppendBatchRequest)
-      : yield* decodeBatchRequest(json).pipe(
-          Effect.mapError((e) => new Refusal(400, "invalid_body", ParseResult.TreeFormatter.formatErrorSync(e))),
-        )
+    const body = yield* batchBody(text)
     const batch: Array<Addressed> = []
     for (const [i, e] of body.events.entries()) {
       if (![e.bucket, e.aggregate_type, e.aggregate_id].every(isSafeSegment))
         return yield* refuse(400, "bad_path", `events[${i}]: bucket, aggregate_type and aggregate_id must be safe path segments`)
-      if (e.event_id.length === 0 || e.event_id.length > MAX_EVENT_ID || e.event_type.length === 0)
-        return yield* refuse(400, "invalid_body", `events[${i}]: event_id (1..${MAX_EVENT_ID} chars) and event_type must be non-empty`)
+      if (badEventId(e)) return yield* badEvent(i)
       batch.push({
         stream: { bucket: e.bucket, aggregate_type: e.aggregate_type, aggregate_id: e.aggregate_id },
         event: { event_id: e.event_id, event_type: e.event_type, payload: e.payload, metadata: e.metadata ?? {} },
@@ -193,22 +206,9 @@ const decodeBatch = (text: string) =>
 
 const decodeAppend = (text: string) =>
   Effect.gen(function* () {
-    const json = yield* Effect.try({
-      try: (): unknown => JSON.parse(text),
-      catch: (e) => new Refusal(400, "malformed_json", `body is not JSON: ${e instanceof Error ? e.message : String(e)}`),
-    })
-    // The guard passes the well-formed common case; the Schema judges the rest and names the field.
-    const body: AppendRequestType = appendGuard?.(json)
-      ? (json as AppendRequestType)
-      : yield* decodeAppendRequest(json).pipe(
-          Effect.mapError((e) => new Refusal(400, "invalid_body", ParseResult.TreeFormatter.formatErrorSync(e))),
-        )
-    const bad = body.events.findIndex(
-      (e: NewEvent) => e.event_id.length === 0 || e.event_id.length > MAX_EVENT_ID || e.event_type.length === 0,
-    )
-    if (bad >= 0) {
-      return yield* refuse(400, "invalid_body", `events[${bad}]: event_id (1..${MAX_EVENT_ID} chars) and event_type must be non-empty`)
-    }
+    const body = yield* appendBody(text)
+    const bad = body.events.findIndex(badEventId)
+    if (bad >= 0) return yield* badEvent(bad)
     // Only the four fields of the protocol reach the store, whatever else a client sent.
     return body.events.map(
       (e): NewEvent => ({ event_id: e.event_id, event_type: e.event_type, payload: e.payload, metadata: e.metadata }),
