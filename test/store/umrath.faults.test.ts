@@ -1,13 +1,20 @@
 // Through a proxy that fails 30 % of requests (503, reset, stall, reset after the work was done),
 // appending a few thousand events in batches and reading them back stores every event exactly once.
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Layer, Logger, LogLevel, Stream } from "effect"
 import { join } from "node:path"
-import type { Addressed, StreamRef } from "../../src/events/envelope.js"
+import type { Addressed, StoredEvent, StreamRef } from "../../src/events/envelope.js"
+import { EVAL_BUCKET, SCAN_BUCKET } from "../../src/events/envelope.js"
+import { rules } from "../../src/evaluate/rules/index.js"
+import { runEvaluation } from "../../src/evaluate/runner.js"
+import { SqliteEventStore } from "../../src/store/sqlite.js"
+import { fixtureHistory } from "../support/stores.js"
 import { EventStore } from "../../src/store/event-store.js"
 import { UmrathEventStore } from "../../src/store/umrath.js"
 import { startFaultProxy } from "../support/fault-proxy.js"
-import { startTestServer } from "../support/store-server.js"
+import { scopedTempDir, startTestServer } from "../support/store-server.js"
+
+const quiet = Logger.minimumLogLevel(LogLevel.None)
 
 const TOTAL = 3000
 const BATCH = 100
@@ -88,6 +95,51 @@ describe("Umrath client through 30 % injected faults", () => {
         for (const count of Object.values(proxy.stats.faults)) expect(count).toBeGreaterThan(0)
         const faults = Object.values(proxy.stats.faults).reduce((a, b) => a + b, 0)
         expect(faults / proxy.stats.requests).toBeGreaterThan(0.15)
+      }),
+    120_000,
+  )
+
+  it.scopedLive(
+    "an import of the fixture history and an evaluate through the faults give exactly the derived events of a clean run",
+    () =>
+      Effect.gen(function* () {
+        const history = fixtureHistory()
+        // The reference: the same history evaluated in an embedded store, no network in between.
+        const reference = yield* Effect.gen(function* () {
+          const store = yield* EventStore
+          yield* store.appendBatch(history)
+          yield* runEvaluation({ rules })
+          return (yield* Stream.runCollect(store.readBucket(EVAL_BUCKET, 0))).pipe(Chunk.toReadonlyArray)
+        }).pipe(Effect.provide(Layer.merge(SqliteEventStore.layer(join(yield* scopedTempDir("xmon-ref-"), "ref.db")), quiet)))
+
+        const server = yield* startTestServer()
+        const proxy = yield* startFaultProxy({ target: server.url, share: 0.3, seed: 20261204, stallMillis: 2_000 })
+        const client = UmrathEventStore.layer({
+          url: proxy.url,
+          checkpointFile: join(server.dir, "checkpoint.json"),
+          requestTimeout: "400 millis",
+          connectTimeout: "1 second",
+          retry: { baseMillis: 2, capMillis: 40, maxRetries: 30, maxRetryAfterMillis: 100 },
+        })
+        const summary = yield* Effect.gen(function* () {
+          const store = yield* EventStore
+          for (let i = 0; i < history.length; i += 50) yield* store.appendBatch(history.slice(i, i + 50))
+          // Small batches: many appends of derived events through the faults, each with a checkpoint.
+          return yield* runEvaluation({ rules, batchSize: 5, commitEvery: 40 })
+        }).pipe(Effect.provide(Layer.merge(client, quiet)))
+        expect(summary.raw_events).toBe(history.length)
+
+        const stored = yield* Effect.flatMap(EventStore, (store) =>
+          Effect.all({
+            raw: Effect.map(Stream.runCollect(store.readBucket(SCAN_BUCKET, 0)), Chunk.toReadonlyArray),
+            derived: Effect.map(Stream.runCollect(store.readBucket(EVAL_BUCKET, 0)), Chunk.toReadonlyArray),
+          }),
+        ).pipe(Effect.provide(server.direct))
+        expect(stored.raw.map((e) => e.event_id)).toEqual(history.map((a) => a.event.event_id))
+        const same = (events: ReadonlyArray<StoredEvent>) =>
+          events.map((e) => [e.aggregate_type, e.aggregate_id, e.position, e.event_id, e.event_type, e.payload])
+        expect(same(stored.derived)).toEqual(same(reference))
+        expect(Object.values(proxy.stats.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(5)
       }),
     120_000,
   )
