@@ -1,4 +1,5 @@
 // Errors of the command line itself, and the exit code each kind of failure gets.
+import { HelpDoc, ValidationError } from "@effect/cli"
 import { Data } from "effect"
 
 /** A flag or argument that makes no sense: exit 2. */
@@ -8,6 +9,7 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly messag
 export const INPUT_ERROR_TAGS: ReadonlySet<string> = new Set([
   "UsageError",
   "StoreSpecError",
+  "NoStore",
   "InvalidRawEvent",
   "CheckpointError",
   "ImportLineError",
@@ -20,3 +22,7 @@ export const INPUT_ERROR_TAGS: ReadonlySet<string> = new Set([
   "LegacyEventError",
   "ValidationError",
 ])
+
+/** A flag value refused while the command line is parsed, before any store is opened. */
+export const invalidFlag = (message: string): ValidationError.ValidationError =>
+  ValidationError.invalidValue(HelpDoc.p(message))

@@ -3,7 +3,7 @@ import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { makeRules } from "../evaluate/rules/index.js"
 import { runEvaluation } from "../evaluate/runner.js"
-import { UsageError } from "./errors.js"
+import { invalidFlag } from "./errors.js"
 import { evaluationReport } from "./render.js"
 import { storeLayer, storeOption } from "./store-option.js"
 
@@ -15,10 +15,22 @@ const skipInvalid = Options.boolean("skip-invalid").pipe(
 )
 const commitEvery = Options.integer("commit-every").pipe(
   Options.withDefault(100_000),
+  Options.mapEffect((n) =>
+    n >= 1 ? Effect.succeed(n) : Effect.fail(invalidFlag(`--commit-every ${n}: expected a positive number of events`)),
+  ),
   Options.withDescription("Raw events between commits of recon-eval and the checkpoint (a killed run redoes at most this many)"),
 )
 const json = Options.boolean("json").pipe(Options.withDescription("Print the summary as JSON"))
+
+/** `30,14,7,1`: positive whole days. */
+const parseThresholds = (text: string) => {
+  const days = text.split(",").map((s) => Number(s.trim()))
+  return days.every((d) => Number.isInteger(d) && d > 0)
+    ? Effect.succeed(days)
+    : Effect.fail(invalidFlag(`--expiry-thresholds ${JSON.stringify(text)}: expected positive whole days, e.g. 30,14,7,1`))
+}
 const thresholds = Options.text("expiry-thresholds").pipe(
+  Options.mapEffect(parseThresholds),
   Options.withDescription("Days before an expiry to warn at, comma-separated (default 30,14,7,1)"),
   Options.optional,
 )
@@ -28,11 +40,8 @@ export const evaluateCommand = Command.make(
   { replay, skipInvalid, json, thresholds, commitEvery, store: storeOption },
   (o) =>
     Effect.gen(function* () {
-      const expiryThresholds = yield* parseThresholds(o.thresholds)
-      if (o.commitEvery < 1)
-        return yield* new UsageError({ message: `--commit-every ${o.commitEvery}: expected a positive number of events` })
       const summary = yield* runEvaluation({
-        rules: makeRules(expiryThresholds ? { expiryThresholds } : {}),
+        rules: makeRules(Option.match(o.thresholds, { onNone: () => ({}), onSome: (expiryThresholds) => ({ expiryThresholds }) })),
         replay: o.replay,
         skipInvalid: o.skipInvalid,
         commitEvery: o.commitEvery,
@@ -41,18 +50,5 @@ export const evaluateCommand = Command.make(
     }),
 ).pipe(
   Command.withDescription("Fold the raw scan events (recon-scan) through every rule and append what changed to recon-eval"),
-  Command.provide((o) => storeLayer(o.store)),
+  Command.provide((o) => storeLayer(o.store, { mustExist: true })),
 )
-
-const parseThresholds = (value: Option.Option<string>): Effect.Effect<ReadonlyArray<number> | undefined, UsageError> =>
-  Option.match(value, {
-    onNone: () => Effect.succeed(undefined),
-    onSome: (text) => {
-      const days = text.split(",").map((s) => Number(s.trim()))
-      return days.length > 0 && days.every((d) => Number.isInteger(d) && d > 0)
-        ? Effect.succeed(days)
-        : Effect.fail(
-            new UsageError({ message: `--expiry-thresholds ${JSON.stringify(text)}: expected positive whole days, e.g. 30,14,7,1` }),
-          )
-    },
-  })

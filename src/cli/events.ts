@@ -5,7 +5,7 @@ import type { StoredEvent } from "../events/envelope.js"
 import { EVAL_BUCKET } from "../events/envelope.js"
 import { EventStore } from "../store/event-store.js"
 import { encodeLine } from "../store/jsonl.js"
-import { UsageError } from "./errors.js"
+import { invalidFlag } from "./errors.js"
 import { eventsTable } from "./render.js"
 import { writeLines } from "./stdout.js"
 import { storeLayer, storeOption } from "./store-option.js"
@@ -20,6 +20,12 @@ const entity = Options.text("entity").pipe(
   Options.withDescription("Only events of this aggregate id (domain, hostname, endpoint id or certificate serial)"),
 )
 const since = Options.text("since").pipe(
+  Options.mapEffect((text) => {
+    const ms = Date.parse(text)
+    return Number.isNaN(ms)
+      ? Effect.fail(invalidFlag(`--since ${JSON.stringify(text)}: expected an ISO 8601 time`))
+      : Effect.succeed(ms)
+  }),
   Options.optional,
   Options.withDescription("Only events detected (or scanned) at or after this ISO 8601 time"),
 )
@@ -37,12 +43,7 @@ export const eventsCommand = Command.make(
   { bucket, type, entity, since, format, json, store: storeOption },
   (o) =>
     Effect.gen(function* () {
-      let sinceMs: number | undefined
-      if (Option.isSome(o.since)) {
-        sinceMs = Date.parse(o.since.value)
-        if (Number.isNaN(sinceMs))
-          return yield* new UsageError({ message: `--since ${JSON.stringify(o.since.value)}: expected an ISO 8601 time` })
-      }
+      const sinceMs = Option.getOrUndefined(o.since)
       const types = new Set(o.type)
       const keep = (e: StoredEvent): boolean =>
         (types.size === 0 || types.has(e.event_type)) &&
@@ -59,5 +60,5 @@ export const eventsCommand = Command.make(
     }),
 ).pipe(
   Command.withDescription("List stored events (by default what changed: recon-eval), oldest first"),
-  Command.provide((o) => storeLayer(o.store)),
+  Command.provide((o) => storeLayer(o.store, { mustExist: true })),
 )

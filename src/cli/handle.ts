@@ -35,7 +35,7 @@ export const handleCommand = Command.make("handle", { command, payload, store: s
       }
     }
     const answer: WorkerAnswer = yield* handle(o.command, parsed).pipe(
-      Effect.provide(storeLayer(o.store)),
+      Effect.provide(storeLayer(o.store, { mustExist: true })),
       Effect.catchAll((e) => Effect.succeed(failure(failureCode(o.command), e))),
     )
     yield* Console.log(JSON.stringify(answer, null, 2))

@@ -1,6 +1,7 @@
 // `--store sqlite:PATH | umrath:URL`: which EventStore a command talks to.
 import { Options } from "@effect/cli"
 import { Data, Effect, Layer, Option } from "effect"
+import { existsSync } from "node:fs"
 import { EventStore, StoreError } from "../store/event-store.js"
 import { Outbox, type OutboxError, outboxPathFor } from "../store/outbox.js"
 import { outboxedStore } from "../store/outboxed.js"
@@ -62,14 +63,29 @@ const streamsFromPages = (url: string, dir: string) => {
     )
 }
 
+/** Reading commands do not create a store: a mistyped path would only show an empty history. */
+export class NoStore extends Data.TaggedError("NoStore")<{ readonly path: string }> {
+  override get message(): string {
+    return `no event store at ${this.path}: check --store (or EZRECON_OUTPUT_DIR), or put events in first with \`xmon store import\` or \`xmon import-history\``
+  }
+}
+
+export interface StoreLayerOptions extends SqliteOptions {
+  /** Refuse an embedded store file that does not exist yet, instead of creating an empty one. */
+  readonly mustExist?: boolean
+}
+
 export const storeLayer = (
   spec: Option.Option<string>,
-  sqliteOptions: SqliteOptions = {},
-): Layer.Layer<EventStore, StoreError | StoreSpecError> =>
+  options: StoreLayerOptions = {},
+): Layer.Layer<EventStore, StoreError | StoreSpecError | NoStore> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const resolved = yield* resolveStoreSpec(spec)
-      if (resolved.kind === "sqlite") return SqliteEventStore.layer(resolved.path, sqliteOptions)
+      if (resolved.kind === "sqlite") {
+        if (options.mustExist && !existsSync(resolved.path)) return yield* new NoStore({ path: resolved.path })
+        return SqliteEventStore.layer(resolved.path, options)
+      }
       const dir = yield* outputDir
       const token = yield* umrathToken.pipe(Effect.orElseSucceed(() => Option.none<string>()))
       return UmrathEventStore.layer({
@@ -88,7 +104,7 @@ export const storeLayer = (
  */
 export const storeWithOutbox = (
   spec: Option.Option<string>,
-): Layer.Layer<EventStore, StoreError | StoreSpecError | OutboxError> =>
+): Layer.Layer<EventStore, StoreError | StoreSpecError | NoStore | OutboxError> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const resolved = yield* resolveStoreSpec(spec)

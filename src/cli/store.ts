@@ -16,7 +16,7 @@ const exportCommand = Command.make("export", { bucket, store: storeOption }, (o)
   writeLines(Option.match(o.bucket, { onNone: () => exportAll(), onSome: exportBucket })),
 ).pipe(
   Command.withDescription("Write events as JSON lines to stdout, in store order: xmon store export > events.jsonl"),
-  Command.provide((o) => storeLayer(o.store)),
+  Command.provide((o) => storeLayer(o.store, { mustExist: true })),
 )
 
 const file = Args.file({ name: "file", exists: "yes" }).pipe(Args.withDescription("A JSONL file made by `xmon store export`"))

@@ -1,6 +1,6 @@
 // The built program as a user runs it: exit codes, stdout for results, stderr for the rest.
 import { spawnSync } from "node:child_process"
-import { appendFileSync, copyFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, copyFileSync, existsSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { tempDir } from "../support/stores.js"
@@ -120,6 +120,21 @@ describe("xmon (built CLI)", () => {
     expect(help.code).toBe(0)
     expect(help.stdout).toContain("--replay")
     expect(help.stdout).not.toContain("\u001b[")
+  })
+
+  it("reading commands do not create a store at a mistyped path: exit 2, path named, nothing created", () => {
+    const missing = `${temp.dir}/no-such-dir/events.db`
+    for (const args of [["evaluate"], ["events"], ["store", "export"], ["handle", "ezrecon.evaluate"]]) {
+      const r = xmon([...args, "--store", `sqlite:${missing}`])
+      if (args[0] === "handle") {
+        expect(r.code).toBe(1)
+        expect(JSON.parse(r.stdout)).toMatchObject({ success: false, failure: { details: { error_class: "NoStore" } } })
+      } else {
+        expect(r.code).toBe(2)
+        expect(r.stderr).toContain(`no event store at ${missing}`)
+      }
+    }
+    expect(existsSync(missing)).toBe(false)
   })
 
   it("a store file that is not an xmon store is refused, not overwritten (exit 1, path named)", () => {
