@@ -1,6 +1,6 @@
 // `xmon import-history`: the scans recorded in an output repository's git history, as raw events.
 import { Command, Options } from "@effect/cli"
-import { failIfParked, storeOption, storeWithOutbox } from "./store-option.js"
+import { failIfParked, storeLayer, storeOption, storeWithOutbox } from "./store-option.js"
 import { Console, Effect } from "effect"
 import { describeEvent } from "../importer/append.js"
 import type { HistoryImportResult, Snapshot } from "../importer/history.js"
@@ -12,7 +12,7 @@ const repo = Options.directory("repo").pipe(
 const snapshot = Options.text("snapshot").pipe(
   Options.atLeast(1),
   Options.withDescription(
-    "COMMIT@ISO_TIME: a commit and when its scans were made (the events' scanned_at); repeat for each snapshot",
+    "COMMIT_HASH@ISO_TIME: a commit hash (not HEAD or a branch, which move) and when its scans were made (the events' scanned_at); repeat for each snapshot",
   ),
 )
 const dryRun = Options.boolean("dry-run").pipe(Options.withDescription("Print what would be appended; append nothing"))
@@ -46,11 +46,14 @@ export const importHistoryCommand = Command.make(
         progress: (line) => Console.error(line),
       })
       yield* Console.log(o.json ? JSON.stringify(result, null, 2) : historyReport(result))
-      yield* failIfParked
+      // a dry run has no outbox (see below): nothing of this run can wait there
+      if (!o.dryRun) yield* failIfParked
     }),
 ).pipe(
   Command.withDescription(
     "Append the scans recorded at given commits of an output repository to recon-scan (idempotent: ids depend on entity, commit and type)",
   ),
-  Command.provide((o) => storeWithOutbox(o.store)),
+  // A dry run writes nothing: not even the events an earlier run left in the outbox, which opening
+  // the outboxed store would send.
+  Command.provide((o) => (o.dryRun ? storeLayer(o.store) : storeWithOutbox(o.store))),
 )

@@ -1,6 +1,6 @@
 // `xmon import-legacy`: the original's older adapter history (bucket `recon`) as raw events.
 import { Command, Options } from "@effect/cli"
-import { failIfParked, storeOption, storeWithOutbox } from "./store-option.js"
+import { failIfParked, storeLayer, storeOption, storeWithOutbox } from "./store-option.js"
 import { Console, Effect } from "effect"
 import { outputDirConfig } from "../inventory/page-streams.js"
 import { describeEvent } from "../importer/append.js"
@@ -35,11 +35,14 @@ export const importLegacyCommand = Command.make("import-legacy", { output, dryRu
   Effect.gen(function* () {
     const result = yield* importLegacy({ outputDir: o.output, dryRun: o.dryRun, progress: (line) => Console.error(line) })
     yield* Console.log(o.json ? JSON.stringify(result, null, 2) : legacyReport(result))
-    yield* failIfParked
+    // a dry run has no outbox (see below): nothing of this run can wait there
+    if (!o.dryRun) yield* failIfParked
   }),
 ).pipe(
   Command.withDescription(
     "Copy the original's legacy bucket `recon` (DomainScanned, HostnameResolved, AddressScanned, CertificateDiscovered) into recon-scan as raw events (idempotent)",
   ),
-  Command.provide((o) => storeWithOutbox(o.store)),
+  // A dry run writes nothing: not even the events an earlier run left in the outbox, which opening
+  // the outboxed store would send.
+  Command.provide((o) => (o.dryRun ? storeLayer(o.store) : storeWithOutbox(o.store))),
 )

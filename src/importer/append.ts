@@ -3,9 +3,9 @@ import { Effect } from "effect"
 import type { Addressed } from "../events/envelope.js"
 import { streamKey } from "../events/envelope.js"
 import { EventStore } from "../store/event-store.js"
-
-/** Batches small enough for one HTTP body and one short SQLite transaction. */
-export const IMPORT_BATCH_SIZE = 500
+// The same batch size as `xmon store import`: one HTTP body, one short SQLite transaction.
+// (Its loop folds over a stream of file lines and exports nothing to call with a list.)
+import { IMPORT_BATCH_SIZE } from "../store/transfer.js"
 
 export interface ImportCounts {
   /** Events the import maps from its input. */

@@ -13,8 +13,9 @@
 //   `unknown` (the adapter's word for "no TLS scan"), there is no TLS fact: nothing is appended.
 //   The `ptr` has no raw event yet; it stays in the legacy bucket.
 // PortScan/{id}       CertificateDiscovered  -> TlsScanResult on TlsScan/{id}
-//   ip, port (default 443), hostname, cert_*, altnames, server, status_code as they are;
-//   scanned_at <- discovered_at; tls_status is not in the legacy payload: `ok` when it holds a
+//   ip, hostname, cert_*, altnames, server, status_code as they are, except: port (default 443)
+//   is a number (a numeric string is read, another string is an error); cert_not_after as a Ruby
+//   Time becomes ISO 8601, as in ./page-events.ts; scanned_at <- discovered_at; tls_status is not in the legacy payload: `ok` when it holds a
 //   certificate serial, else `unknown`.
 // The adapter's own judgements (DomainExpiring, CertificateChanged, CertificateExpiring) are not
 // facts: the fold derives them again from the raw events. They, and unknown types, are skipped.
@@ -27,16 +28,20 @@ import { SCAN_BUCKET, SCAN_METADATA, streamKey } from "../events/envelope.js"
 import { Instant, RAW_AGGREGATE_TYPE } from "../events/raw.js"
 import { uuidFromText } from "../evaluate/derive.js"
 import { ipv4EndpointId } from "../inventory/page-streams.js"
+import { compact, isoTime } from "./payload.js"
 
 /** A legacy event whose payload cannot be read as what its type says. */
 export class LegacyEventError extends Data.TaggedError("LegacyEventError")<{
   readonly stream: string
   readonly event_id: string
   readonly event_type: string
+  /** The payload field at fault, when one is (a decoding error names its fields in `reason`). */
+  readonly field?: string
   readonly reason: string
 }> {
   override get message(): string {
-    return `${this.stream} ${this.event_type} ${this.event_id}: ${this.reason}`
+    const field = this.field === undefined ? "" : ` ${this.field}`
+    return `${this.stream} ${this.event_type} ${this.event_id}${field}: ${this.reason}`
   }
 }
 
@@ -82,16 +87,7 @@ export const CertificateDiscoveredPayload = Schema.Struct(
   Extra,
 )
 
-/** The legacy event types this import turns into raw events. */
-export const LEGACY_EVENT_TYPES = ["DomainScanned", "HostnameResolved", "AddressScanned", "CertificateDiscovered"] as const
-
 type RawType = keyof typeof RAW_AGGREGATE_TYPE
-
-const compact = (o: Record<string, unknown>): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && v !== null) out[k] = v
-  return out
-}
 
 export const legacyImportId = (legacyEventId: string, eventType: string): string =>
   uuidFromText(`legacy:${legacyEventId}:${eventType}`)
@@ -130,8 +126,26 @@ const hostStatus = (status: string | null | undefined, addresses: ReadonlyArray<
       ? "ok"
       : status
 
-const portOf = (port: number | string | null | undefined): number | string =>
-  port === undefined || port === null ? 443 : typeof port === "string" && /^\d+$/.test(port) ? Number(port) : port
+/**
+ * The port as the raw TlsScanResult wants it, a number: absent is 443, a numeric string is read.
+ * Anything else would be appended and then stop `evaluate` on data xmon wrote itself.
+ */
+const portOf = (source: StoredEvent, port: number | string | null | undefined): Either.Either<number, LegacyEventError> =>
+  port === undefined || port === null
+    ? Either.right(443)
+    : typeof port === "number"
+      ? Either.right(port)
+      : /^\d{1,5}$/.test(port.trim())
+        ? Either.right(Number(port.trim()))
+        : Either.left(
+            new LegacyEventError({
+              stream: streamKey(source),
+              event_id: source.event_id,
+              event_type: source.event_type,
+              field: "port",
+              reason: `${JSON.stringify(port)} is not a port number`,
+            }),
+          )
 
 /**
  * The raw event a legacy event stands for: `Some` event, `None` for a type that records no scan
@@ -187,22 +201,24 @@ export const legacyEvent = (source: StoredEvent): Either.Either<Option.Option<Ad
       )
     case "CertificateDiscovered":
       return decode(CertificateDiscoveredPayload)(source).pipe(
-        Either.map((p) =>
-          Option.some(
-            raw(source, "TlsScanResult", id, {
-              ip: p.ip,
-              port: portOf(p.port),
-              hostname: p.hostname,
-              cert_serial: p.cert_serial,
-              cert_subject: p.cert_subject,
-              cert_issuer: p.cert_issuer,
-              cert_not_after: p.cert_not_after,
-              altnames: p.altnames ?? [],
-              server: p.server,
-              status_code: p.status_code,
-              tls_status: p.cert_serial ? "ok" : "unknown",
-              scanned_at: p.discovered_at ?? source.recorded_at,
-            }),
+        Either.flatMap((p) =>
+          Either.map(portOf(source, p.port), (port) =>
+            Option.some(
+              raw(source, "TlsScanResult", id, {
+                ip: p.ip,
+                port,
+                hostname: p.hostname,
+                cert_serial: p.cert_serial,
+                cert_subject: p.cert_subject,
+                cert_issuer: p.cert_issuer,
+                cert_not_after: p.cert_not_after === undefined || p.cert_not_after === null ? undefined : isoTime(p.cert_not_after),
+                altnames: p.altnames ?? [],
+                server: p.server,
+                status_code: p.status_code,
+                tls_status: p.cert_serial ? "ok" : "unknown",
+                scanned_at: p.discovered_at ?? source.recorded_at,
+              }),
+            ),
           ),
         ),
       )

@@ -27,16 +27,18 @@
 //   last certificate seen; that is not what this scan measured.
 // ip_range, asn and pages of unknown type record no scan.
 import { Either, Option } from "effect"
-import type { Addressed, JsonObject } from "../events/envelope.js"
+import type { Addressed } from "../events/envelope.js"
 import { SCAN_BUCKET, SCAN_METADATA } from "../events/envelope.js"
 import { RAW_AGGREGATE_TYPE, TLS_FAILURE_STATUSES } from "../events/raw.js"
 import { uuidFromText } from "../evaluate/derive.js"
 import { ipv4EndpointId } from "../inventory/page-streams.js"
 import type { Page, PageFieldError } from "../inventory/pages.js"
 import { integerField, pageFieldError, textField, textListField } from "../inventory/pages.js"
+import { compact, isoTime } from "./payload.js"
 
 /** One snapshot of the output repository: a commit and the time its scans were made. */
 export interface Snapshot {
+  /** A commit hash as the user typed it (the original's ids hold the hash it was given). */
   readonly commit: string
   /** ISO 8601, as the user gave it; becomes every event's `scanned_at`. */
   readonly scannedAt: string
@@ -47,33 +49,6 @@ type RawType = keyof typeof RAW_AGGREGATE_TYPE
 /** The original's import id: sha256 of `entity:commit:event_type`, cut 8-4-4-4-12. */
 export const historyEventId = (entity: string, commit: string, eventType: string): string =>
   uuidFromText(`${entity}:${commit}:${eventType}`)
-
-/** Drop absent and null values (Ruby's `compact`). */
-const compact = (o: Record<string, unknown>): JsonObject => {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && v !== null) out[k] = v
-  return out
-}
-
-const RUBY_TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?[ ]*(Z|UTC|[+-]\d{2}:?\d{2})?$/
-
-/**
- * A time as ISO 8601. Ruby's `to_yaml` writes a Time as `2025-01-31 12:00:00.000000000 Z`;
- * anything else is kept as written.
- */
-export const isoTime = (text: string): string => {
-  const m = RUBY_TIME.exec(text.trim())
-  if (!m) return text
-  const [, date, time, fraction, zone] = m
-  const millis = fraction ? `.${fraction.slice(1, 4).padEnd(3, "0")}` : ""
-  const offset =
-    zone === undefined || zone === "Z" || zone === "UTC"
-      ? "Z"
-      : zone.includes(":")
-        ? zone
-        : `${zone.slice(0, 3)}:${zone.slice(3)}`
-  return `${date}T${time}${millis}${offset}`
-}
 
 const event = (
   type: RawType,

@@ -140,14 +140,6 @@ const errorText = (cause: unknown): string => (cause instanceof Error ? cause.me
  * The output directory as the original finds it: `EZRECON_OUTPUT_DIR`, else
  * `$EZRECON_INVENTORY_DIR/output`, else `output` (in the current directory).
  */
-export const resolveOutputDir = (env: Readonly<Record<string, string | undefined>>): string => {
-  const explicit = env["EZRECON_OUTPUT_DIR"]
-  if (explicit) return explicit
-  const inventory = env["EZRECON_INVENTORY_DIR"]
-  return inventory ? join(inventory, "output") : "output"
-}
-
-/** The same as a `Config`, for `Options.withFallbackConfig`. */
 export const outputDirConfig: Config.Config<string> = Config.string("EZRECON_OUTPUT_DIR").pipe(
   Config.orElse(() => Config.string("EZRECON_INVENTORY_DIR").pipe(Config.map((dir) => join(dir, "output")))),
   Config.withDefault("output"),

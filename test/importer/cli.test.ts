@@ -1,7 +1,7 @@
 import { Command } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Console, Effect, Layer, Stream } from "effect"
+import { Chunk, ConfigProvider, Console, Effect, Layer, Stream } from "effect"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,7 +10,9 @@ import { SCAN_BUCKET } from "../../src/events/envelope.js"
 import { importHistoryCommand } from "../../src/cli/import-history.js"
 import { importLegacyCommand } from "../../src/cli/import-legacy.js"
 import { EventStore } from "../../src/store/event-store.js"
+import { Outbox, outboxPathFor } from "../../src/store/outbox.js"
 import { SqliteEventStore } from "../../src/store/sqlite.js"
+import { scopedTempDir, startTestServer } from "../support/store-server.js"
 import { snapshot1, snapshot2, T1, T2 } from "./history-fixture.js"
 import { makePageRepo } from "./repo.js"
 
@@ -76,6 +78,17 @@ describe("xmon import-history", () => {
     }).pipe(Effect.provide(db.layer))
   })
 
+  it.effect("refuses HEAD for the commit (it moves: tomorrow's scans would get today's ids), storing nothing", () => {
+    const db = freshStore()
+    return Effect.gen(function* () {
+      const r = yield* run(importHistoryCommand, ["import-history", "--repo", repo.dir, "--snapshot", `HEAD@${T1}`, ...db.flag])
+      expect(r.exit._tag).toBe("Failure")
+      expect(JSON.stringify(r.exit)).toContain("SnapshotSpecError")
+      expect(JSON.stringify(r.exit)).toContain("pass a commit hash")
+      expect(yield* storedCount).toBe(0)
+    }).pipe(Effect.provide(db.layer))
+  })
+
   it.effect("fails with a SnapshotSpecError for a snapshot without a time", () => {
     const db = freshStore()
     return Effect.gen(function* () {
@@ -111,4 +124,60 @@ describe("xmon import-legacy", () => {
       expect(yield* storedCount).toBe(1)
     }).pipe(Effect.provide(db.layer))
   })
+})
+
+/** An event an earlier run could not store, left waiting in the outbox of `outputDir`. */
+const parkOne = (outputDir: string) =>
+  Effect.flatMap(Outbox, (o) =>
+    o.park([
+      {
+        stream: { bucket: SCAN_BUCKET, aggregate_type: "HostnameScan", aggregate_id: "parked" },
+        event: {
+          event_id: "00000000-0000-4000-8000-000000000001",
+          event_type: "HostnameScanResult",
+          payload: { hostname: "parked.example.cz", addresses: [], dns_status: "nxdomain", scanned_at: T1 },
+          metadata: {},
+        },
+      },
+    ]),
+  ).pipe(Effect.provide(Outbox.layer(outboxPathFor(outputDir))), Effect.scoped)
+
+const pendingIn = (outputDir: string) =>
+  Effect.flatMap(Outbox, (o) => o.pending).pipe(Effect.provide(Outbox.layer(outboxPathFor(outputDir))), Effect.scoped)
+
+describe("--dry-run with events waiting in the outbox", () => {
+  // Opening the outboxed store sends what waits: a dry run must not, and must not fail on it.
+  const dryRunLeaves = <E, R>(
+    runIt: (url: string) => Effect.Effect<{ readonly exit: { readonly _tag: string }; readonly stdout: string }, E, R>,
+  ) =>
+    Effect.gen(function* () {
+      const dir = yield* scopedTempDir("xmon-dry-outbox-")
+      yield* parkOne(dir)
+      const server = yield* startTestServer()
+      const r = yield* runIt(server.url).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["EZRECON_OUTPUT_DIR", dir]]))),
+      )
+      expect(r.exit._tag).toBe("Success")
+      expect(JSON.parse(r.stdout)).toMatchObject({ dry_run: true, stored: 0 })
+      expect(yield* pendingIn(dir)).toBe(1)
+      expect(yield* storedCount.pipe(Effect.provide(server.direct))).toBe(0)
+    })
+
+  it.scopedLive(
+    "import-history sends nothing to the store and exits 0",
+    () =>
+      dryRunLeaves((url) =>
+        run(importHistoryCommand, ["import-history", "--repo", repo.dir, "--snapshot", `${c1}@${T1}`, "--store", `umrath:${url}`, "--dry-run", "--json"]),
+      ).pipe(Effect.provide(NodeContext.layer)),
+    30_000,
+  )
+
+  it.scopedLive(
+    "import-legacy sends nothing to the store and exits 0",
+    () =>
+      dryRunLeaves((url) =>
+        run(importLegacyCommand, ["import-legacy", "--output", join(root, "legacy-output"), "--store", `umrath:${url}`, "--dry-run", "--json"]),
+      ).pipe(Effect.provide(NodeContext.layer)),
+    30_000,
+  )
 })

@@ -1,6 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Layer, Stream } from "effect"
+import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -163,12 +164,13 @@ describe("import-history", () => {
     }).pipe(Effect.provide(freshStore())),
   )
 
-  it.effect("uses the commit as the user wrote it in the ids (the original's short hashes)", () =>
+  it.effect("uses the commit as the user wrote it in the ids (the original's short hashes), and reads the pages at the full id", () =>
     Effect.gen(function* () {
       const short = c1.slice(0, 7)
       const result = yield* importHistory({ repo: repo.dir, snapshots: [{ commit: short, scannedAt: T1 }], dryRun: true })
       expect(result.events?.map((e) => e.event.event_id)).toContain(expectedId("www", short, "HostnameScanResult"))
       expect(result.events?.[0]?.event.metadata["import_commit"]).toBe(short)
+      expect(result.snapshots).toEqual([{ commit: short, resolved_commit: c1, scanned_at: T1, pages: 8, events: 5 }])
     }).pipe(Effect.provide(freshStore())),
   )
 
@@ -233,6 +235,35 @@ describe("import-history errors", () => {
     }).pipe(Effect.provide(freshStore())),
   )
 
+  it.effect("refuses HEAD, a branch or any other ref before reading anything: they move, and the same ids would name other scans", () =>
+    Effect.gen(function* () {
+      for (const commit of ["HEAD", "master", "HEAD~1", `${good}~1`, good.toUpperCase()]) {
+        const error = yield* Effect.flip(importHistory({ repo: bad.dir, snapshots: [{ commit: good, scannedAt: T1 }, { commit, scannedAt: T2 }] }))
+        expect(error._tag).toBe("SnapshotSpecError")
+        expect(error.message).toContain("pass a commit hash")
+      }
+      expect((yield* scanBucket).length).toBe(0)
+    }).pipe(Effect.provide(freshStore())),
+  )
+
+  it.effect("refuses a short hash that git resolves through a branch of that name, not to the commit", () =>
+    Effect.gen(function* () {
+      const shadowed = makePageRepo(join(root, "shadowed"))
+      const first = shadowed.commit(snapshot1, "first")
+      const second = shadowed.commit(snapshot2, "second")
+      // a branch named like the first commit's short hash, pointing at the second commit
+      execFileSync("git", ["-C", shadowed.dir, "branch", first.slice(0, 7), second], { timeout: 10_000 })
+      const error = yield* Effect.flip(importHistory({ repo: shadowed.dir, snapshots: [{ commit: first.slice(0, 7), scannedAt: T1 }] }))
+      expect(error._tag).toBe("SnapshotSpecError")
+      expect(error.message).toContain(second)
+      expect((yield* scanBucket).length).toBe(0)
+      // the full hash is the commit itself
+      const full = yield* importHistory({ repo: shadowed.dir, snapshots: [{ commit: first, scannedAt: T1 }] })
+      expect(full.snapshots[0]?.resolved_commit).toBe(first)
+      expect(full.stored).toBe(5)
+    }).pipe(Effect.provide(freshStore())),
+  )
+
   it.effect("fails with a GitError for a commit the repository does not have", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(importHistory({ repo: bad.dir, snapshots: [{ commit: "deadbeef", scannedAt: T1 }] }))
@@ -243,7 +274,7 @@ describe("import-history errors", () => {
 
   it.effect("fails with a GitError outside a repository", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(importHistory({ repo: root, snapshots: [{ commit: "HEAD", scannedAt: T1 }] }))
+      const error = yield* Effect.flip(importHistory({ repo: root, snapshots: [{ commit: "deadbeef", scannedAt: T1 }] }))
       expect(error._tag).toBe("GitError")
     }).pipe(Effect.provide(freshStore())),
   )
@@ -255,7 +286,23 @@ describe("parseSnapshotSpec", () => {
       commit: "f9edbf8",
       scannedAt: "2024-04-16T15:02:04+02:00",
     })
-    expect(Either.getOrThrow(parseSnapshotSpec("main@{1}@2024-04-16T13:02:04Z")).commit).toBe("main@{1}")
+    const full = "f9edbf8a3c1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f"
+    expect(Either.getOrThrow(parseSnapshotSpec(`${full}@2024-04-16T13:02:04Z`)).commit).toBe(full)
+  })
+  it("refuses a ref for the commit, saying to pass a commit hash", () => {
+    for (const spec of [
+      "HEAD@2024-04-16T13:02:04Z",
+      "main@2024-04-16T13:02:04Z",
+      "main@{1}@2024-04-16T13:02:04Z",
+      "f9edbf8~1@2024-04-16T13:02:04Z",
+      "f9edbf@2024-04-16T13:02:04Z",
+      "F9EDBF8@2024-04-16T13:02:04Z",
+      `${"a".repeat(41)}@2024-04-16T13:02:04Z`,
+    ]) {
+      const r = parseSnapshotSpec(spec)
+      expect(Either.isLeft(r) && r.left._tag === "SnapshotSpecError" && r.left.spec === spec).toBe(true)
+      expect(Either.isLeft(r) && r.left.message).toContain("pass a commit hash")
+    }
   })
   it("rejects a missing commit, a missing time, a time without a zone, and a non-date", () => {
     for (const spec of ["@2024-04-16T15:02:04Z", "f9edbf8", "f9edbf8@", "f9edbf8@2024-04-16T15:02:04", "f9edbf8@yesterday"]) {

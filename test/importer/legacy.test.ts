@@ -203,6 +203,38 @@ describe("import-legacy", () => {
       expect((yield* scanBucket).length).toBe(0)
     }).pipe(Effect.provide(seededStore())),
   )
+
+  it.effect("stops at a port that is not a number, naming it, rather than append what evaluate cannot read", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append({ bucket: "recon", aggregate_type: "PortScan", aggregate_id: "ck1" }, [
+        { event_id: "legacy-https", event_type: "CertificateDiscovered", payload: { ip: "192.0.2.1", port: "https", cert_serial: "0E3F", discovered_at: D2 }, metadata: ADAPTER },
+      ])
+      const error = yield* Effect.flip(importLegacy({ outputDir: output }))
+      expect(error._tag).toBe("LegacyEventError")
+      if (error._tag === "LegacyEventError") {
+        expect(error.stream).toBe("recon/PortScan/ck1")
+        expect(error.event_id).toBe("legacy-https")
+        expect(error.field).toBe("port")
+        expect(error.message).toContain("port")
+        expect(error.message).toContain('"https"')
+      }
+      expect((yield* scanBucket).length).toBe(0)
+    }).pipe(Effect.provide(seededStore())),
+  )
+
+  it.effect("writes only events the fold can decode, a port given as text included", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      yield* store.append({ bucket: "recon", aggregate_type: "PortScan", aggregate_id: "ck1" }, [
+        { event_id: "legacy-text-port", event_type: "CertificateDiscovered", payload: { ip: "192.0.2.1", port: "8443", cert_serial: "0E3F", discovered_at: D2 }, metadata: ADAPTER },
+      ])
+      yield* importLegacy({ outputDir: output })
+      const stored = yield* scanBucket
+      expect(byLegacyId(stored, "legacy-text-port")?.payload["port"]).toBe(8443)
+      for (const e of stored) expect(Either.isRight(decodeStored(e))).toBe(true)
+    }).pipe(Effect.provide(seededStore())),
+  )
 })
 
 describe("legacyEvent", () => {
@@ -233,6 +265,28 @@ describe("legacyEvent", () => {
     expect(Option.getOrThrow(h).event.payload["dns_status"]).toBe("ok")
     const d = Either.getOrThrow(legacyEvent(stored("DomainScanned", { domain_name: "d.cz", nameservers: [], scanned_at: "2024-01-01T00:00:00Z" }, "Domain")))
     expect(Option.getOrThrow(d).event.payload).toEqual({ domain_name: "d.cz", scanned_at: "2024-01-01T00:00:00Z" })
+  })
+  it("reads a port given as digits as a number, and refuses any other text", () => {
+    const port = (value: unknown) =>
+      legacyEvent(stored("CertificateDiscovered", { ip: "192.0.2.1", port: value, discovered_at: "2024-01-01T00:00:00Z" })).pipe(
+        Either.map((r) => Option.getOrThrow(r).event.payload["port"]),
+      )
+    expect(port("8443")).toEqual(Either.right(8443))
+    expect(port(8443)).toEqual(Either.right(8443))
+    expect(port(null)).toEqual(Either.right(443))
+    for (const bad of ["https", "", "443/tcp", "-1"]) {
+      const r = port(bad)
+      expect(Either.isLeft(r) && r.left.field === "port" && r.left.stream === "recon/PortScan/x" && r.left.event_id === "e1").toBe(true)
+    }
+  })
+  it("writes a certificate's expiry as ISO 8601 when the adapter wrote a Ruby time", () => {
+    const notAfter = (value: string) =>
+      Option.getOrThrow(
+        Either.getOrThrow(legacyEvent(stored("CertificateDiscovered", { ip: "192.0.2.1", cert_not_after: value, discovered_at: "2024-01-01T00:00:00Z" }))),
+      ).event.payload["cert_not_after"]
+    expect(notAfter("2027-06-01 12:00:00.000000000 Z")).toBe("2027-06-01T12:00:00.000Z")
+    expect(notAfter("2027-06-01 12:00:00 +0200")).toBe("2027-06-01T12:00:00+02:00")
+    expect(notAfter("2027-06-01")).toBe("2027-06-01")
   })
   it("rejects a timestamp that is not a date", () => {
     const r = legacyEvent(stored("CertificateDiscovered", { ip: "192.0.2.1", discovered_at: "yesterday" }))

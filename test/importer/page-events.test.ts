@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Option } from "effect"
-import { historyEventId, isoTime, pageEvent, snapshotEvents } from "../../src/importer/page-events.js"
+import { historyEventId, pageEvent, snapshotEvents } from "../../src/importer/page-events.js"
+import { isoTime } from "../../src/importer/payload.js"
 import { parsePage } from "../../src/inventory/pages.js"
 
 const snap = { commit: "abc1234", scannedAt: "2024-04-16T15:02:04+02:00" }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll } from "vitest"
 import { streamKey } from "../../src/events/envelope.js"
-import { outputDirConfig, pageStreams, resolveOutputDir } from "../../src/inventory/page-streams.js"
+import { outputDirConfig, pageStreams } from "../../src/inventory/page-streams.js"
 
 const root = mkdtempSync(join(tmpdir(), "xmon-pages-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -93,12 +93,7 @@ describe("pageStreams", () => {
 })
 
 describe("output directory", () => {
-  it("follows EZRECON_OUTPUT_DIR, then EZRECON_INVENTORY_DIR/output, then ./output", () => {
-    expect(resolveOutputDir({ EZRECON_OUTPUT_DIR: "/o", EZRECON_INVENTORY_DIR: "/i" })).toBe("/o")
-    expect(resolveOutputDir({ EZRECON_INVENTORY_DIR: "/i" })).toBe(join("/i", "output"))
-    expect(resolveOutputDir({})).toBe(join(".", "output"))
-  })
-  it.effect("as a Config", () =>
+  it.effect("follows EZRECON_OUTPUT_DIR, then EZRECON_INVENTORY_DIR/output, then ./output", () =>
     Effect.gen(function* () {
       const read = (env: Record<string, string>) =>
         Effect.withConfigProvider(outputDirConfig, ConfigProvider.fromMap(new Map(Object.entries(env))))
