@@ -17,7 +17,7 @@
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpServerError } from "@effect/platform"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
-import { Chunk, Effect, Either, Layer, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Effect, Either, ParseResult, Schema, Stream } from "effect"
 import type { Scope } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import * as Http from "node:http"
@@ -335,8 +335,4 @@ export const serveStore = (
     const port = address._tag === "TcpAddress" ? address.port : (options.port ?? 8080)
     return { host, port, url: `http://${formatHost(host)}:${port}` }
   }).pipe(Effect.withSpan("StoreServer.serve"))
-
-/** The same as a layer: serves for as long as the layer lives. */
-export const StoreServerLayer = (options: StoreServerOptions = {}): Layer.Layer<never, HttpServerError.ServeError, EventStore> =>
-  Layer.scopedDiscard(serveStore(options))
 

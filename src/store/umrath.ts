@@ -1,6 +1,6 @@
 // The EventStore over Umrath's HTTP protocol (or `xmon store serve`, which speaks the same).
 // One keep-alive undici Pool per layer, closed when the layer's scope ends.
-import { Chunk, Config, Data, Duration, Effect, Fiber, Layer, Option, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Config, Data, Duration, Effect, Either, Fiber, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { Pool } from "undici"
 import type { Addressed, NewEvent, StoredEvent, StreamRef } from "../events/envelope.js"
 import { streamKey } from "../events/envelope.js"
@@ -63,6 +63,9 @@ export class UmrathHttpError extends Data.TaggedError("UmrathHttpError")<{
   readonly body: string
   readonly retryAfterMillis?: number
 }> {}
+
+/** The pool would not close; only ever ignored, in the finalizer. */
+class PoolCloseError extends Data.TaggedError("PoolCloseError")<{ readonly cause: unknown }> {}
 
 interface Answer {
   readonly status: number
@@ -197,6 +200,18 @@ const uniqueStreams = (bucket: string, streams: ReadonlyArray<StreamRef>): Array
   return sortStreams([...seen.values()])
 }
 
+/**
+ * The pool's finalizer. Closing must not fail the scope (a rejected promise under `Effect.promise`
+ * would be a defect): a pool that will not close in time, or refuses to (already destroyed), is
+ * destroyed, and a failed destroy is ignored, as its sockets die with the process anyway.
+ */
+export const closePool = (pool: Pick<Pool, "close" | "destroy">): Effect.Effect<void> =>
+  Effect.tryPromise({ try: () => pool.close(), catch: (cause) => new PoolCloseError({ cause }) }).pipe(
+    Effect.timeout("2 seconds"),
+    Effect.orElse(() => Effect.tryPromise({ try: () => pool.destroy(), catch: (cause) => new PoolCloseError({ cause }) })),
+    Effect.ignore,
+  )
+
 const make = (config: UmrathConfig) =>
   Effect.gen(function* () {
     const url = config.url ?? (yield* Config.string("UMRATH_URL").pipe(Config.withDefault("http://127.0.0.1:8080")))
@@ -218,7 +233,9 @@ const make = (config: UmrathConfig) =>
       })
     }
     const prefix = base.pathname.replace(/\/+$/, "")
-    const describe = `umrath:${url}`
+    // Names the store in messages and in the checkpoint file, which must not be reused for
+    // another server or project: the normalised URL and the project.
+    const describe = `umrath:${base.origin}${prefix} (project ${project})`
     const caller = config.caller ?? "xmon"
     const requestTimeout = Duration.decode(config.requestTimeout ?? "30 seconds")
     const connectMillis = Duration.toMillis(config.connectTimeout ?? "5 seconds")
@@ -239,11 +256,7 @@ const make = (config: UmrathConfig) =>
             keepAliveTimeout: 10_000,
           }),
       ),
-      (p) =>
-        Effect.promise(() => p.close()).pipe(
-          Effect.timeout("2 seconds"),
-          Effect.catchAll(() => Effect.promise(() => p.destroy())),
-        ),
+      closePool,
     )
 
     const headers: Record<string, string> = {
@@ -374,19 +387,25 @@ const make = (config: UmrathConfig) =>
     /** Whether the server has our one-request batch extension; learnt from the first answer. */
     let batchEndpoint: boolean | undefined = undefined
 
-    /** A batch in one request through the extension; `None` if the server does not have it. */
+    /**
+     * A batch in one request through the extension; `None` if the server does not have it. A real
+     * Umrath may answer a path it does not know with any of these. Once the extension has worked,
+     * they are real errors. A 401 is not remembered: the per-stream request that follows gets the
+     * same answer and fails with it, and a later, authorised call may still find the extension.
+     */
+    const noExtension = [400, 401, 403, 404, 405, 501]
     const appendBatchRequest = (batch: ReadonlyArray<Addressed>) =>
       call(
         "appendBatch",
         "POST",
         appendBatchPath(project),
-        [404, 405],
+        batchEndpoint === true ? [] : noExtension,
         JSON.stringify({ events: batch.map(({ stream, event }) => ({ ...stream, ...event })) }),
       ).pipe(
         Effect.map((answer) =>
-          answer.status === 404 || answer.status === 405
-            ? Option.none<AppendResult>()
-            : Option.some(decodeAppended(answer, batch.length)),
+          answer.status >= 200 && answer.status < 300
+            ? Either.right(decodeAppended(answer, batch.length))
+            : Either.left(answer.status),
         ),
       )
 
@@ -397,16 +416,20 @@ const make = (config: UmrathConfig) =>
       const results: Array<AppendResult> = []
       // Our server takes a whole batch (of many streams) in one request and one transaction.
       if (batchEndpoint !== false && batch.length > 0) {
-        for (let start = 0; start < batch.length; start += BATCH_REQUEST_EVENTS) {
+        let fellBack = false
+        for (let start = 0; start < batch.length && !fellBack; start += BATCH_REQUEST_EVENTS) {
           const answer = yield* appendBatchRequest(batch.slice(start, start + BATCH_REQUEST_EVENTS))
-          if (Option.isNone(answer)) {
-            batchEndpoint = false
-            break
+          if (Either.isLeft(answer)) {
+            fellBack = true
+            if (answer.left !== 401) batchEndpoint = false
+          } else {
+            batchEndpoint = true
+            results.push(answer.right)
           }
-          batchEndpoint = true
-          results.push(answer.value)
         }
-        if (batchEndpoint) {
+        // A fallback can only come before the extension has worked once, so nothing was sent yet.
+        if (fellBack) results.length = 0
+        else {
           if (checkpointWrites && checkpointWrites.length > 0) yield* checkpoints.save(checkpointWrites)
           return addResults(results)
         }
@@ -476,32 +499,47 @@ const make = (config: UmrathConfig) =>
         Stream.mapConcatChunk((page) => Chunk.fromIterable(page.events.map((w) => toStored(stream, w)))),
       )
 
-    const listed = (bucket: string) =>
-      call("listStreams", "GET", listStreamsPath(project, bucket), []).pipe(
-        Effect.flatMap((answer) => parseJson("listStreams", answer.body)),
+    /**
+     * Answers that mean "this server has no listing" (a real Umrath): not found, not allowed, not
+     * implemented, or a path it finds malformed. Anything else (auth, 5xx after the retries, a body
+     * we cannot read) is an error: a listing we failed to get must not read as an empty one.
+     */
+    const noListing = [400, 404, 405, 501]
+    const cannotList = (e: StoreError) =>
+      new StoreError({ ...e, message: `${e.message} (Umrath cannot list streams: supply them from the inventory pages)` })
+
+    const decodeStreams = (bucket: string, answer: Answer): Effect.Effect<Array<StreamInfo>, StoreError> =>
+      parseJson("listStreams", answer.body).pipe(
         Effect.flatMap(decodeListing),
         Effect.map((r) =>
           r.streams.map((s) => ({ bucket, aggregate_type: s.aggregate_type, aggregate_id: s.aggregate_id, length: s.length })),
         ),
-        Effect.mapError(
-          (e) =>
-            new StoreError({
-              ...e,
-              message: `${e.message} (Umrath cannot list streams: supply them from the inventory pages)`,
-            }),
+      )
+
+    /** The server's listing, or `None` when it has none. */
+    const listing = (bucket: string): Effect.Effect<Option.Option<Array<StreamInfo>>, StoreError> =>
+      call("listStreams", "GET", listStreamsPath(project, bucket), noListing).pipe(
+        Effect.flatMap((answer) =>
+          noListing.includes(answer.status)
+            ? Effect.succeed(Option.none())
+            : Effect.map(decodeStreams(bucket, answer), Option.some),
         ),
       )
 
+    /** The listing, required: without supplied streams there is no other way to know them. */
+    const listed = (bucket: string) =>
+      call("listStreams", "GET", listStreamsPath(project, bucket), []).pipe(
+        Effect.flatMap((answer) => decodeStreams(bucket, answer)),
+        Effect.mapError(cannotList),
+      )
+
     // The pages name only the streams of entities they know (not, say, every certificate serial
-    // ever seen); `xmon store serve` can list the rest, a real Umrath answers 404 and pages it is.
+    // ever seen); `xmon store serve` can list the rest, a real Umrath has no listing and pages it is.
     const streamRefs = (bucket: string) =>
       config.streams
         ? Effect.zipWith(
             config.streams(bucket),
-            listed(bucket).pipe(
-              Effect.map((s) => s.filter((i) => i.length > 0)),
-              Effect.orElseSucceed(() => []),
-            ),
+            Effect.map(listing(bucket), (s) => Option.getOrElse(s, () => []).filter((i) => i.length > 0)),
             (fromPages, fromServer) => uniqueStreams(bucket, [...fromPages, ...fromServer]),
           )
         : Effect.map(listed(bucket), (s) => uniqueStreams(bucket, s.filter((i) => i.length > 0)))

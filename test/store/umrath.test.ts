@@ -2,85 +2,22 @@
 // (refuses a whole batch for one duplicate, no global positions, empty 2xx bodies), failures,
 // Retry-After, stalls, refused connections; the merge order; the checkpoint file.
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Option, Stream } from "effect"
+import { Chunk, Effect, Either, Exit, Logger, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import { readFileSync, writeFileSync, readdirSync } from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
+import { Pool } from "undici"
+import { CHECKPOINT_NAME } from "../../src/evaluate/checkpoint.js"
+import { rules } from "../../src/evaluate/rules/index.js"
+import { runEvaluation } from "../../src/evaluate/runner.js"
 import type { NewEvent, StoredEvent, StreamRef } from "../../src/events/envelope.js"
 import { EventStore } from "../../src/store/event-store.js"
 import type { StoreError } from "../../src/store/event-store.js"
-import { UmrathEventStore, mergeOrder } from "../../src/store/umrath.js"
+import { UmrathEventStore, closePool, mergeOrder } from "../../src/store/umrath.js"
 import type { UmrathConfig } from "../../src/store/umrath.js"
-import { fastRetry, scopedTempDir } from "../support/store-server.js"
-
-interface Seen {
-  readonly method: string
-  readonly rawPath: string
-  readonly headers: Http.IncomingHttpHeaders
-}
-
-type Reply = (req: Http.IncomingMessage, body: string, res: Http.ServerResponse) => void
-
-/** A loopback HTTP server answering with `reply`; records every request. */
-const startServer = (reply: Reply): Effect.Effect<{ url: string; seen: Array<Seen> }, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.async<{ url: string; seen: Array<Seen>; server: Http.Server }>((resume) => {
-      const seen: Array<Seen> = []
-      const server = Http.createServer((req, res) => {
-        seen.push({ method: req.method ?? "", rawPath: req.url ?? "", headers: req.headers })
-        let body = ""
-        req.setEncoding("utf8")
-        req.on("data", (c: string) => (body += c))
-        req.on("end", () => reply(req, body, res))
-      })
-      server.listen(0, "127.0.0.1", () =>
-        resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server })),
-      )
-    }),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      }),
-  )
-
-/** An Umrath as strict as the real one may be: one existing id refuses the whole batch. */
-const strictUmrath = () => {
-  const streams = new Map<string, Array<Record<string, unknown>>>()
-  const ids = new Set<string>()
-  const reply: Reply = (req, body, res) => {
-    const [path = "", query = ""] = (req.url ?? "").split("?")
-    const send = (status: number, json?: unknown) => {
-      res.writeHead(status, { "content-type": "application/json" })
-      res.end(json === undefined ? "" : JSON.stringify(json))
-    }
-    if (req.method === "POST" && path.endsWith("/events:append")) {
-      const key = path.slice(0, -"/events:append".length)
-      const events = (JSON.parse(body) as { events: Array<NewEvent> }).events
-      if (events.some((e) => ids.has(e.event_id))) return send(409, { message: "event exists" })
-      const list = streams.get(key) ?? []
-      for (const e of events) {
-        ids.add(e.event_id)
-        list.push({ ...e, position: list.length + 1, recorded_at: "2024-06-01T00:00:00Z", umrath_extra: 1 })
-      }
-      streams.set(key, list)
-      return send(201)
-    }
-    if (req.method === "GET" && path.endsWith("/events")) {
-      const list = streams.get(path.slice(0, -"/events".length))
-      if (!list) return send(404, { message: "no stream" })
-      const params = new URLSearchParams(query)
-      const after = Number(params.get("after_position"))
-      const limit = Number(params.get("limit"))
-      const page = list.slice(after, after + limit)
-      return send(200, { events: page, next_position: after + page.length })
-    }
-    send(404, { message: "no route" })
-  }
-  return { reply, streams }
-}
+import { fastRetry, scopedTempDir, startServer, strictUmrath } from "../support/store-server.js"
 
 const event = (id: string, scanned_at?: string): NewEvent => ({
   event_id: id,
@@ -326,25 +263,223 @@ describe("UmrathEventStore failures", () => {
     }))
 })
 
+/** Warnings logged while `f` runs, as text. */
+const withWarnings = <A, E, R>(f: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const warnings: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
+    })
+    return Effect.map(
+      Effect.provide(f, Logger.replace(Logger.defaultLogger, logger)),
+      (a) => [a, warnings] as const,
+    )
+  })
+
 describe("checkpoint file", () => {
-  it.scopedLive("saves atomically as one JSON object and reads the original's number values", () =>
+  it.scopedLive("saves atomically as one JSON object naming its store, and reads the original's number values", () =>
     Effect.gen(function* () {
       const dir = yield* scopedTempDir("xmon-cp-")
       const file = join(dir, "sub", "cp.json")
       const layer = UmrathEventStore.layer({ url: "http://127.0.0.1:9", checkpointFile: file })
       yield* Effect.gen(function* () {
         const store = yield* EventStore
+        expect(store.describe).toBe("umrath:http://127.0.0.1:9 (project ezop)")
         expect(yield* store.loadCheckpoint("evaluate")).toEqual(Option.none())
         yield* store.saveCheckpoint({ name: "evaluate", value: "12" })
         yield* store.appendBatch([], [{ name: "other", value: '{"a":1}' }])
-        expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ evaluate: "12", other: '{"a":1}' })
+        expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({
+          $store: store.describe,
+          evaluate: "12",
+          other: '{"a":1}',
+        })
         // No temporary file is left behind.
         expect(readdirSync(join(dir, "sub"))).toEqual(["cp.json"])
+        // An older file, without the store's name, is accepted.
         writeFileSync(file, JSON.stringify({ "recon-scan/DomainScan/a": 7 }))
         expect(yield* store.loadCheckpoint("recon-scan/DomainScan/a")).toEqual(Option.some("7"))
-        writeFileSync(file, "not json")
-        const error = yield* Effect.flip(store.loadCheckpoint("x"))
-        expect(error.message).toContain(file)
       }).pipe(Effect.provide(layer))
+    }))
+
+  it.scopedLive("a file that is not a JSON object is handed to the evaluator, which asks for --replay; --replay overwrites it", () =>
+    Effect.gen(function* () {
+      const dir = yield* scopedTempDir("xmon-cp-")
+      const file = join(dir, "cp.json")
+      const server = yield* startServer(strictUmrath().reply)
+      const layer = UmrathEventStore.layer({
+        url: server.url,
+        checkpointFile: file,
+        retry: fastRetry,
+        streams: () => Effect.succeed([]),
+      })
+      for (const damaged of ["not json", "[1,2]", ""]) {
+        writeFileSync(file, damaged)
+        const store = yield* Effect.provide(EventStore, layer)
+        expect(yield* Effect.provide(store.loadCheckpoint(CHECKPOINT_NAME), layer)).toEqual(Option.some(damaged))
+        const refused = yield* Effect.flip(Effect.provide(runEvaluation({ rules }), layer))
+        expect(refused._tag).toBe("CheckpointError")
+        expect(refused.message).toContain("xmon evaluate --replay")
+        expect(readFileSync(file, "utf8")).toBe(damaged)
+
+        const [summary, warnings] = yield* withWarnings(Effect.provide(runEvaluation({ rules, replay: true }), layer))
+        expect(summary.mode).toBe("replay")
+        expect(warnings.some((w) => w.includes(file) && w.includes("not a JSON object"))).toBe(true)
+        const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>
+        expect(saved["$store"]).toBe(store.describe)
+        expect(JSON.parse(saved[CHECKPOINT_NAME]!).format).toBe("xmon.evaluate.checkpoint")
+        // And the next, ordinary run resumes from it.
+        expect((yield* Effect.provide(runEvaluation({ rules }), layer)).mode).toBe("incremental")
+      }
+    }))
+
+  it.scopedLive("a file written for another store or project is refused, until --replay takes it over", () =>
+    Effect.gen(function* () {
+      const dir = yield* scopedTempDir("xmon-cp-")
+      const file = join(dir, "cp.json")
+      const first = yield* startServer(strictUmrath().reply)
+      const second = yield* startServer(strictUmrath().reply)
+      const client = (url: string, project?: string) =>
+        UmrathEventStore.layer({
+          url,
+          checkpointFile: file,
+          retry: fastRetry,
+          streams: () => Effect.succeed([]),
+          ...(project === undefined ? {} : { project }),
+        })
+      const describeOf = (layer: ReturnType<typeof client>) =>
+        Effect.map(Effect.provide(EventStore, layer), (s) => s.describe)
+
+      expect((yield* Effect.provide(runEvaluation({ rules }), client(first.url))).mode).toBe("full")
+      // The same store written another way is the same store.
+      expect((yield* Effect.provide(runEvaluation({ rules }), client(`${first.url}/`))).mode).toBe("incremental")
+
+      for (const other of [client(second.url), client(first.url, "other-project")]) {
+        const error = yield* Effect.flip(Effect.provide(runEvaluation({ rules }), other))
+        expect(error._tag).toBe("StoreError")
+        expect(error.message).toContain(yield* describeOf(client(first.url)))
+        expect(error.message).toContain(yield* describeOf(other))
+        expect(error.message).toContain("EZRECON_EVAL_CHECKPOINT")
+        expect(error.message).toContain("--replay")
+      }
+
+      const [summary, warnings] = yield* withWarnings(
+        Effect.provide(runEvaluation({ rules, replay: true }), client(second.url)),
+      )
+      expect(summary.mode).toBe("replay")
+      expect(warnings.some((w) => w.includes(file) && w.includes("taking it over"))).toBe(true)
+      expect(JSON.parse(readFileSync(file, "utf8"))["$store"]).toBe(yield* describeOf(client(second.url)))
+      expect((yield* Effect.provide(runEvaluation({ rules }), client(second.url))).mode).toBe("incremental")
+      // Now the first store's runs are the ones refused.
+      const refused = yield* Effect.flip(Effect.provide(runEvaluation({ rules }), client(first.url)))
+      expect(refused._tag).toBe("StoreError")
+    }))
+})
+
+describe("UmrathEventStore on a server without our extensions", () => {
+  const s1 = ref("DomainScan", "a")
+  const s2 = ref("HostnameScan", "b")
+  const batch = [
+    { stream: s1, event: event("e1", "2024-05-01T00:00:00Z") },
+    { stream: s2, event: event("e2", "2024-05-02T00:00:00Z") },
+    { stream: s1, event: event("e3", "2024-05-03T00:00:00Z") },
+  ]
+
+  it.scopedLive("a batch append answered 400, 401, 403, 404, 405 or 501 falls back to per-stream appends", () =>
+    Effect.gen(function* () {
+      for (const status of [400, 401, 403, 404, 405, 501]) {
+        const server = yield* startServer(strictUmrath({ unknownStatus: status }).reply)
+        const batchCalls = () => server.seen.filter((r) => r.rawPath.endsWith("events:appendBatch")).length
+        yield* withClient(
+          server.url,
+          {},
+          Effect.gen(function* () {
+            const store = yield* EventStore
+            expect(yield* store.appendBatch(batch)).toEqual({ stored: 3, duplicates: 0 })
+            expect(yield* store.appendBatch([{ stream: s2, event: event("e4") }, ...batch])).toEqual({
+              stored: 1,
+              duplicates: 3,
+            })
+            const ids = (s: StreamRef) => Effect.map(collect(store.readStream(s, 0)), (es) => es.map((e) => e.event_id))
+            expect([yield* ids(s1), yield* ids(s2)]).toEqual([["e1", "e3"], ["e2", "e4"]])
+          }),
+        )
+        // Remembered, except a 401, which may be about the token rather than the path.
+        expect(batchCalls()).toBe(status === 401 ? 2 : 1)
+      }
+    }))
+
+  it.scopedLive("once the batch extension has worked, a 400 from it is a real error", () =>
+    Effect.gen(function* () {
+      let calls = 0
+      const server = yield* startServer((_req, _body, res) => {
+        calls++
+        res.writeHead(calls === 1 ? 200 : 400, { "content-type": "application/json" })
+        res.end(
+          calls === 1
+            ? JSON.stringify({ stored: 3, duplicates: 0 })
+            : JSON.stringify({ error: { code: "invalid_body", message: "bad event" } }),
+        )
+      })
+      const error = yield* withClient(
+        server.url,
+        {},
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          expect(yield* store.appendBatch(batch)).toEqual({ stored: 3, duplicates: 0 })
+          return yield* Effect.flip(store.appendBatch(batch))
+        }),
+      )
+      expect(error.message).toContain("HTTP 400: invalid_body: bad event")
+      expect(server.seen.map((r) => r.rawPath.split("/").at(-1))).toEqual(["events:appendBatch", "events:appendBatch"])
+    }))
+
+  it.scopedLive("the stream listing: no listing reads as none, any other failure fails the read", () =>
+    Effect.gen(function* () {
+      const outcome = (listingStatus: number) =>
+        Effect.gen(function* () {
+          const umrath = strictUmrath()
+          const server = yield* startServer((req, body, res) => {
+            if (req.method === "GET" && req.url?.endsWith("/streams/recon-scan")) {
+              res.writeHead(listingStatus, { "content-type": "application/json" })
+              return res.end(JSON.stringify({ error: { code: "x", message: `listing answered ${listingStatus}` } }))
+            }
+            umrath.reply(req, body, res)
+          })
+          return yield* withClient(
+            server.url,
+            { streams: () => Effect.succeed([s1, s2]), retry: { ...fastRetry, maxRetries: 2 } },
+            Effect.gen(function* () {
+              const store = yield* EventStore
+              yield* store.appendBatch(batch)
+              return yield* Effect.either(collect(store.readBucket("recon-scan", 0)))
+            }),
+          )
+        })
+      for (const status of [400, 404, 405, 501]) {
+        const read = yield* outcome(status)
+        expect(Either.map(read, (es) => es.map((e) => e.event_id))).toEqual(Either.right(["e1", "e2", "e3"]))
+      }
+      for (const status of [401, 403, 500, 503]) {
+        const read = yield* outcome(status)
+        expect(Either.isLeft(read)).toBe(true)
+        if (Either.isLeft(read)) {
+          expect(read.left.message).toContain(`listing answered ${status}`)
+          expect(read.left.transient).toBe(status >= 500)
+        }
+      }
+    }))
+})
+
+describe("the pool's finalizer", () => {
+  it.live("never fails, even when the pool refuses to close", () =>
+    Effect.gen(function* () {
+      const pool = new Pool("http://127.0.0.1:9")
+      yield* Effect.promise(() => pool.destroy())
+      // A destroyed pool's close() rejects; closing must still succeed.
+      const rejected = yield* Effect.either(Effect.tryPromise(() => pool.close()))
+      expect(Either.isLeft(rejected)).toBe(true)
+      const exit = yield* Effect.exit(closePool(pool))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(pool.destroyed).toBe(true)
     }))
 })

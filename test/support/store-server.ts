@@ -3,8 +3,11 @@
 import { Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { NewEvent } from "../../src/events/envelope.js"
 import { EventStore, StoreError } from "../../src/store/event-store.js"
 import type { RetryPolicy } from "../../src/store/retry.js"
 import { serveStore } from "../../src/store/server.js"
@@ -60,3 +63,75 @@ export const umrathOverTestServer = (config: UmrathConfig = {}): Layer.Layer<Eve
       }),
     ),
   )
+
+/** A request as a fake server saw it. */
+export interface Seen {
+  readonly method: string
+  readonly rawPath: string
+  readonly headers: Http.IncomingHttpHeaders
+}
+
+export type Reply = (req: Http.IncomingMessage, body: string, res: Http.ServerResponse) => void
+
+/** A loopback HTTP server answering with `reply`; records every request. */
+export const startServer = (reply: Reply): Effect.Effect<{ url: string; seen: Array<Seen> }, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ url: string; seen: Array<Seen>; server: Http.Server }>((resume) => {
+      const seen: Array<Seen> = []
+      const server = Http.createServer((req, res) => {
+        seen.push({ method: req.method ?? "", rawPath: req.url ?? "", headers: req.headers })
+        let body = ""
+        req.setEncoding("utf8")
+        req.on("data", (c: string) => (body += c))
+        req.on("end", () => reply(req, body, res))
+      })
+      server.listen(0, "127.0.0.1", () =>
+        resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server })),
+      )
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      }),
+  )
+
+/**
+ * An Umrath as strict as the real one may be: one existing id refuses the whole batch with 409, no
+ * `global_position`, an empty 2xx body, fields of its own, and `unknownStatus` (default 404) for
+ * any path it does not know (the listing and batch extensions of our server among them).
+ */
+export const strictUmrath = (options: { readonly unknownStatus?: number } = {}) => {
+  const streams = new Map<string, Array<Record<string, unknown>>>()
+  const ids = new Set<string>()
+  const reply: Reply = (req, body, res) => {
+    const [path = "", query = ""] = (req.url ?? "").split("?")
+    const send = (status: number, json?: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" })
+      res.end(json === undefined ? "" : JSON.stringify(json))
+    }
+    if (req.method === "POST" && path.endsWith("/events:append")) {
+      const key = path.slice(0, -"/events:append".length)
+      const events = (JSON.parse(body) as { events: Array<NewEvent> }).events
+      if (events.some((e) => ids.has(e.event_id))) return send(409, { message: "event exists" })
+      const list = streams.get(key) ?? []
+      for (const e of events) {
+        ids.add(e.event_id)
+        list.push({ ...e, position: list.length + 1, recorded_at: "2024-06-01T00:00:00Z", umrath_extra: 1 })
+      }
+      streams.set(key, list)
+      return send(201)
+    }
+    if (req.method === "GET" && path.endsWith("/events")) {
+      const list = streams.get(path.slice(0, -"/events".length))
+      if (!list) return send(404, { message: "no stream" })
+      const params = new URLSearchParams(query)
+      const after = Number(params.get("after_position"))
+      const limit = Number(params.get("limit"))
+      const page = list.slice(after, after + limit)
+      return send(200, { events: page, next_position: after + page.length })
+    }
+    send(options.unknownStatus ?? 404, { message: "no route" })
+  }
+  return { reply, streams }
+}
