@@ -7,7 +7,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { NewEvent } from "../../src/events/envelope.js"
+import type { NewEvent, StreamRef } from "../../src/events/envelope.js"
 import { EventStore, StoreError } from "../../src/store/event-store.js"
 import type { RetryPolicy } from "../../src/store/retry.js"
 import { serveStore } from "../../src/store/server.js"
@@ -96,6 +96,11 @@ export const startServer = (reply: Reply): Effect.Effect<{ url: string; seen: Ar
       }),
   )
 
+export interface StoredByFake {
+  readonly stream: StreamRef
+  readonly event: NewEvent
+}
+
 /**
  * An Umrath as strict as the real one may be: one existing id refuses the whole batch with 409, no
  * `global_position`, an empty 2xx body, fields of its own, and `unknownStatus` (default 404) for
@@ -104,6 +109,8 @@ export const startServer = (reply: Reply): Effect.Effect<{ url: string; seen: Ar
 export const strictUmrath = (options: { readonly unknownStatus?: number } = {}) => {
   const streams = new Map<string, Array<Record<string, unknown>>>()
   const ids = new Set<string>()
+  /** Every event stored, in the order it was stored, with its stream. */
+  const log: Array<StoredByFake> = []
   const reply: Reply = (req, body, res) => {
     const [path = "", query = ""] = (req.url ?? "").split("?")
     const send = (status: number, json?: unknown) => {
@@ -115,9 +122,11 @@ export const strictUmrath = (options: { readonly unknownStatus?: number } = {}) 
       const events = (JSON.parse(body) as { events: Array<NewEvent> }).events
       if (events.some((e) => ids.has(e.event_id))) return send(409, { message: "event exists" })
       const list = streams.get(key) ?? []
+      const [bucket = "", aggregate_type = "", aggregate_id = ""] = key.split("/").slice(-3).map(decodeURIComponent)
       for (const e of events) {
         ids.add(e.event_id)
         list.push({ ...e, position: list.length + 1, recorded_at: "2024-06-01T00:00:00Z", umrath_extra: 1 })
+        log.push({ stream: { bucket, aggregate_type, aggregate_id }, event: e })
       }
       streams.set(key, list)
       return send(201)
@@ -133,5 +142,5 @@ export const strictUmrath = (options: { readonly unknownStatus?: number } = {}) 
     }
     send(options.unknownStatus ?? 404, { message: "no route" })
   }
-  return { reply, streams }
+  return { reply, streams, log }
 }
