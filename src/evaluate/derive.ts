@@ -3,6 +3,7 @@ import { createHash } from "node:crypto"
 import type { DerivedEvent, DerivedEventType, DerivedPayload } from "../events/derived.js"
 import { DERIVED_AGGREGATE_TYPE } from "../events/derived.js"
 import { EVAL_METADATA } from "../events/envelope.js"
+import { parseInstant } from "../events/instant.js"
 import type { RawEvent, TlsScanResult } from "../events/raw.js"
 
 /** sha256 of the text, cut 8-4-4-4-12 like a UUID (the original's id shape). */
@@ -46,15 +47,12 @@ export const endpointFields = (
   return hostname ? { ...base, hostname } : base
 }
 
-const DAY_MS = 86_400_000
+export const DAY_MS = 86_400_000
 
 /** Whole days from `fromIso` to `toMs`, rounded down (negative once past). */
-export const daysUntil = (fromIso: string, toMs: number): number => Math.floor((toMs - Date.parse(fromIso)) / DAY_MS)
+export const daysUntil = (fromIso: string, toMs: number): number => Math.floor((toMs - parseInstant(fromIso)) / DAY_MS)
 
 /** A domain's `expires` (YYYY-MM-DD, or a full instant) as an instant: a bare date means 00:00 UTC. */
-export const expiryInstant = (expires: string): number => {
-  const bare = /^\d{4}-\d{2}-\d{2}$/.test(expires)
-  return Date.parse(bare ? `${expires}T00:00:00Z` : expires)
-}
+export const expiryInstant = (expires: string): number => parseInstant(expires)
 
 export const sortedUnique = (xs: ReadonlyArray<string>): Array<string> => [...new Set(xs)].sort()

@@ -3,14 +3,22 @@
 // history and a newer scanner may have added fields we do not know yet.
 import { Schema } from "effect"
 import { JsonObject } from "./envelope.js"
+import { isInstant } from "./instant.js"
 
 const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 /** Absent, null or a value: the original writes nil freely. */
 const Maybe = <S extends Schema.Schema.Any>(s: S) => Schema.optional(Schema.NullOr(s))
 
-/** An ISO 8601 instant that `Date.parse` understands. */
+/** An ISO 8601 date-time (or date); without a zone it is read as UTC (see instant.ts). */
 export const Instant = Schema.String.pipe(
-  Schema.filter((s) => !Number.isNaN(Date.parse(s)), { message: () => "expected an ISO 8601 date-time" }),
+  Schema.filter(isInstant, {
+    message: () => "expected an ISO 8601 date-time, e.g. 2025-03-01T06:00:00Z",
+    // Property tests: random strings are almost never ISO instants, so generate real ones.
+    arbitrary: () => (fc) =>
+      fc
+        .date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2099-12-31T23:59:59Z"), noInvalidDate: true })
+        .map((d) => d.toISOString()),
+  }),
 )
 
 export const DomainScanResultPayload = Schema.Struct(

@@ -174,5 +174,10 @@ export const snapshotEvents = (
     if (Either.isLeft(r)) return Either.left(r.left)
     if (Option.isSome(r.right)) out.push(r.right.value)
   }
+  // Every event of a snapshot has the same scanned_at. An Umrath store orders such ties by
+  // aggregate type, then id: append in that order too, so that an embedded store folds them the
+  // same way (who presents a shared certificate "first" depends on it).
+  const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+  out.sort((a, b) => byText(a.stream.aggregate_type, b.stream.aggregate_type) || byText(a.stream.aggregate_id, b.stream.aggregate_id))
   return Either.right(out)
 }

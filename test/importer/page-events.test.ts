@@ -63,7 +63,7 @@ describe("pageEvent", () => {
 })
 
 describe("snapshotEvents", () => {
-  it("orders domains, hostnames, portscans, ipv4s, each in the given order", () => {
+  it("orders a snapshot's events by aggregate type, then id: the order an Umrath store merges ties in", () => {
     const pages = [
       pageOf("o/ipv4s/i.md", "_type: ipv4\nip: 192.0.2.1\np443_status: :refused"),
       pageOf("o/portscans/p.md", "_type: portscan\nip: 192.0.2.1"),
@@ -72,7 +72,7 @@ describe("snapshotEvents", () => {
       pageOf("o/domains/d.md", "_type: domain\nname: d.cz\nnameservers: [x]"),
     ]
     const ids = Either.getOrThrow(snapshotEvents(pages, snap)).map((e) => `${e.stream.aggregate_type}/${e.stream.aggregate_id}`)
-    expect(ids).toEqual(["DomainScan/d", "HostnameScan/b", "HostnameScan/a", "TlsScan/p", "TlsScan/ipv4-i-443"])
+    expect(ids).toEqual(["DomainScan/d", "HostnameScan/a", "HostnameScan/b", "TlsScan/ipv4-i-443", "TlsScan/p"])
   })
 })
 

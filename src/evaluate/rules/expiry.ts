@@ -5,7 +5,8 @@
 // a value seen before keeps what was already reported for it.
 import type { DerivedEvent } from "../../events/derived.js"
 import type { DomainScanResult, RawEvent, TlsScanResult } from "../../events/raw.js"
-import { daysUntil, derive, endpointFields, expiryInstant } from "../derive.js"
+import { parseInstant } from "../../events/instant.js"
+import { DAY_MS, daysUntil, derive, endpointFields, expiryInstant } from "../derive.js"
 import type { Rule } from "../rule.js"
 import { none, present } from "./support.js"
 
@@ -41,7 +42,6 @@ export const REMEMBERED_EXPIRY_VALUES = 8
 export const normalizeThresholds = (thresholds: ReadonlyArray<number>): ReadonlyArray<number> =>
   [...new Set(thresholds.filter((t) => Number.isFinite(t) && t >= 0))].sort((a, b) => a - b)
 
-const DAY_MS = 86_400_000
 
 /**
  * The last instant at which a scan has nothing new to report for `watch` (not expired): before
@@ -97,7 +97,7 @@ const observe = (
   }
   if (watch.expired) return undefined
   // Most scans have nothing new to say: one comparison with the instant from which they could.
-  const now = Date.parse(scannedAt)
+  const now = parseInstant(scannedAt)
   if (now <= quietUntil(watch, thresholds)) return undefined
   const days = daysUntil(scannedAt, watch.at)
   if (now >= watch.at) {
