@@ -5,7 +5,7 @@ import { makeRules } from "../evaluate/rules/index.js"
 import { runEvaluation } from "../evaluate/runner.js"
 import { invalidFlag } from "./errors.js"
 import { evaluationReport } from "./render.js"
-import { storeLayer, storeOption } from "./store-option.js"
+import { storeOption, storeWithOutbox } from "./store-option.js"
 
 const replay = Options.boolean("replay").pipe(
   Options.withDescription("Ignore the checkpoint: evaluate the whole history again and re-emit (idempotent)"),
@@ -50,5 +50,6 @@ export const evaluateCommand = Command.make(
     }),
 ).pipe(
   Command.withDescription("Fold the raw scan events (recon-scan) through every rule and append what changed to recon-eval"),
-  Command.provide((o) => storeLayer(o.store, { mustExist: true })),
+  // Raw events parked by an earlier run against a dead HTTP store go in before the fold.
+  Command.provide((o) => storeWithOutbox(o.store, { mustExist: true })),
 )

@@ -2,8 +2,8 @@
 // a queue worker). Prints the answer as JSON on stdout; exits 1 when the answer is a failure.
 import { Args, Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { failure, handle, type WorkerAnswer } from "../worker/registry.js"
-import { storeLayer, storeOption } from "./store-option.js"
+import { failure, failureCodeOf, handle, isWorkerCommand, unknownCommand, type WorkerAnswer } from "../worker/registry.js"
+import { storeOption, storeWithOutbox } from "./store-option.js"
 
 const command = Args.text({ name: "command" }).pipe(Args.withDescription("A worker command, e.g. ezrecon.evaluate"))
 const payload = Args.text({ name: "payload-json" }).pipe(
@@ -11,8 +11,6 @@ const payload = Args.text({ name: "payload-json" }).pipe(
   Args.withDescription(`The JSON payload, e.g. '{ "replay": true }' (default {})`),
 )
 
-/** The original's failure code for a command: `ezrecon.evaluate` -> `evaluate_failed`. */
-const failureCode = (name: string): string => `${name.replace(/^ezrecon\./, "")}_failed`
 
 /** Exit status for a printed answer: the job runner reads the JSON, the shell reads this. */
 class AnswerFailed {
@@ -22,12 +20,17 @@ class AnswerFailed {
 
 export const handleCommand = Command.make("handle", { command, payload, store: storeOption }, (o) =>
   Effect.gen(function* () {
+    // An unknown command is answered as such, before any store is opened.
+    if (!isWorkerCommand(o.command)) {
+      yield* Console.log(JSON.stringify(unknownCommand(o.command), null, 2))
+      return yield* Effect.fail(new AnswerFailed())
+    }
     let parsed: unknown = {}
     if (Option.isSome(o.payload)) {
       try {
         parsed = JSON.parse(o.payload.value)
       } catch (e) {
-        const answer = failure(failureCode(o.command), new Error(`payload is not JSON: ${(e as Error).message}`), {
+        const answer = failure(failureCodeOf(o.command), new Error(`payload is not JSON: ${(e as Error).message}`), {
           error_class: "InvalidPayload",
         })
         yield* Console.log(JSON.stringify(answer, null, 2))
@@ -35,8 +38,8 @@ export const handleCommand = Command.make("handle", { command, payload, store: s
       }
     }
     const answer: WorkerAnswer = yield* handle(o.command, parsed).pipe(
-      Effect.provide(storeLayer(o.store, { mustExist: true })),
-      Effect.catchAll((e) => Effect.succeed(failure(failureCode(o.command), e))),
+      Effect.provide(storeWithOutbox(o.store, { mustExist: true })),
+      Effect.catchAll((e) => Effect.succeed(failure(failureCodeOf(o.command), e))),
     )
     yield* Console.log(JSON.stringify(answer, null, 2))
     if (!answer.success) return yield* Effect.fail(new AnswerFailed())

@@ -5,8 +5,10 @@ import { Effect, Stream } from "effect"
 /** Write text to stdout; wait for the pipe to drain when its buffer is full. */
 export const writeStdout = (text: string): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
-    if (process.stdout.write(text)) resume(Effect.void)
-    else process.stdout.once("drain", () => resume(Effect.void))
+    if (process.stdout.write(text)) return resume(Effect.void)
+    const drained = () => resume(Effect.void)
+    process.stdout.once("drain", drained)
+    return Effect.sync(() => process.stdout.off("drain", drained))
   })
 
 /** Write every line of a stream (each already ending in "\n"), one write per chunk. */

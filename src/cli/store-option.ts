@@ -18,9 +18,9 @@ export const storeOption = Options.text("store").pipe(
 )
 
 /** A `--store` value that names no known kind of store. */
-export class StoreSpecError extends Data.TaggedError("StoreSpecError")<{ readonly spec: string }> {
+export class StoreSpecError extends Data.TaggedError("StoreSpecError")<{ readonly spec: string; readonly expected?: string }> {
   override get message(): string {
-    return `--store ${JSON.stringify(this.spec)}: expected sqlite:PATH or umrath:URL`
+    return `--store ${JSON.stringify(this.spec)}: expected ${this.expected ?? "sqlite:PATH or umrath:URL"}`
   }
 }
 
@@ -73,7 +73,17 @@ export class NoStore extends Data.TaggedError("NoStore")<{ readonly path: string
 export interface StoreLayerOptions extends SqliteOptions {
   /** Refuse an embedded store file that does not exist yet, instead of creating an empty one. */
   readonly mustExist?: boolean
+  /** Only the embedded store (`store serve`: serving an HTTP store from itself would loop). */
+  readonly embeddedOnly?: boolean
 }
+
+/** `--store` for a command that needs the embedded store: `sqlite:PATH`, else the default file. */
+const resolveEmbedded = (spec: Option.Option<string>): Effect.Effect<StoreSpec, StoreSpecError> =>
+  Option.isSome(spec)
+    ? Effect.flatMap(resolveStoreSpec(spec), (r) =>
+        r.kind === "sqlite" ? Effect.succeed(r) : Effect.fail(new StoreSpecError({ spec: spec.value, expected: "sqlite:PATH" })),
+      )
+    : Effect.map(defaultSqlitePath, (path) => ({ kind: "sqlite", path }) as const)
 
 export const storeLayer = (
   spec: Option.Option<string>,
@@ -81,7 +91,7 @@ export const storeLayer = (
 ): Layer.Layer<EventStore, StoreError | StoreSpecError | NoStore> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
-      const resolved = yield* resolveStoreSpec(spec)
+      const resolved = options.embeddedOnly ? yield* resolveEmbedded(spec) : yield* resolveStoreSpec(spec)
       if (resolved.kind === "sqlite") {
         if (options.mustExist && !existsSync(resolved.path)) return yield* new NoStore({ path: resolved.path })
         return SqliteEventStore.layer(resolved.path, options)
@@ -104,13 +114,14 @@ export const storeLayer = (
  */
 export const storeWithOutbox = (
   spec: Option.Option<string>,
+  options: StoreLayerOptions = {},
 ): Layer.Layer<EventStore, StoreError | StoreSpecError | NoStore | OutboxError> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const resolved = yield* resolveStoreSpec(spec)
-      if (resolved.kind === "sqlite") return storeLayer(spec)
+      if (resolved.kind === "sqlite") return storeLayer(spec, options)
       const path = outboxPathFor(yield* outputDir)
-      return Layer.provide(outboxedStore(path), storeLayer(spec))
+      return Layer.provide(outboxedStore(path), storeLayer(spec, options))
     }),
   )
 

@@ -40,6 +40,8 @@ const importCommand = Command.make("import", { file, json, store: storeOption },
 )
 
 // The server reads pages of READ_PAGE_LIMIT events; SQLite pages of the same size avoid reading twice.
-const serve = serveCommand.pipe(Command.provide((o) => storeLayer(o.store, { pageSize: READ_PAGE_LIMIT })))
+const serve = serveCommand.pipe(
+  Command.provide((o) => storeLayer(o.store, { pageSize: READ_PAGE_LIMIT, embeddedOnly: true })),
+)
 
 export const storeCommands = [exportCommand, importCommand, serve] as const

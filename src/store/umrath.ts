@@ -5,6 +5,7 @@ import { Pool } from "undici"
 import type { Addressed, NewEvent, StoredEvent, StreamRef } from "../events/envelope.js"
 import { streamKey } from "../events/envelope.js"
 import { fastGuardKeepingExcess } from "../events/fast-guard.js"
+import { parseInstant } from "../events/instant.js"
 import { makeCheckpointFile } from "./checkpoint-file.js"
 import { EventStore, StoreError } from "./event-store.js"
 import type { AppendResult, CheckpointWrite, EventStoreShape, StreamInfo } from "./event-store.js"
@@ -145,7 +146,7 @@ const decodeWith = <A, I>(schema: Schema.Schema<A, I>, operation: string) => {
 const scannedAtKey = (event: StoredEvent): number => {
   const value = event.payload["scanned_at"]
   if (typeof value !== "string") return Number.NEGATIVE_INFINITY
-  const at = Date.parse(value)
+  const at = parseInstant(value)
   return Number.isNaN(at) ? Number.NEGATIVE_INFINITY : at
 }
 

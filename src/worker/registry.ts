@@ -29,6 +29,9 @@ export const failure = (code: string, error: unknown, details: Record<string, un
   return { success: false, failure: { code, message, details: { error_class: errorClass, ...details } } }
 }
 
+/** The original's failure code of a command: `ezrecon.evaluate` -> `evaluate_failed`. */
+export const failureCodeOf = (command: string): string => `${command.replace(/^ezrecon\./, "")}_failed`
+
 /** The payload of `ezrecon.evaluate`: `{ "replay": true }` re-evaluates the whole history. */
 export const EvaluatePayload = Schema.Struct({
   replay: Schema.optional(Schema.Boolean),
@@ -49,12 +52,13 @@ const decodePayload = <A, I>(schema: Schema.Schema<A, I>, code: string, payload:
 
 const evaluateHandler: WorkerHandler = (payload) =>
   Effect.gen(function* () {
-    const p = yield* decodePayload(EvaluatePayload, "evaluate_failed", payload)
+    const code = failureCodeOf("ezrecon.evaluate")
+    const p = yield* decodePayload(EvaluatePayload, code, payload)
     const summary = yield* runEvaluation({
       rules: makeRules(p.expiry_thresholds ? { expiryThresholds: p.expiry_thresholds } : {}),
       replay: p.replay ?? false,
       skipInvalid: p.skip_invalid ?? false,
-    }).pipe(Effect.mapError((e) => failure("evaluate_failed", e)))
+    }).pipe(Effect.mapError((e) => failure(code, e)))
     return { success: true, result: { ...summary } } satisfies WorkerSuccess
   }).pipe(Effect.merge)
 
@@ -67,14 +71,14 @@ export const workerCommands: Readonly<Record<string, WorkerHandler>> = {
   "ezrecon.evaluate": evaluateHandler,
 }
 
+/** The answer for a name the registry does not have. */
+export const unknownCommand = (command: string): WorkerFailure =>
+  failure("unknown_command", new Error(`unknown command ${JSON.stringify(command)}; known: ${Object.keys(workerCommands).join(", ")}`), {
+    error_class: "UnknownCommand",
+  })
+
+export const isWorkerCommand = (command: string): boolean => Object.hasOwn(workerCommands, command)
+
 /** Run one command by name; an unknown name is a failure answer like any other. */
-export const handle = (command: string, payload: unknown): Effect.Effect<WorkerAnswer, never, EventStore> => {
-  const handler = Object.hasOwn(workerCommands, command) ? workerCommands[command] : undefined
-  return handler
-    ? handler(payload)
-    : Effect.succeed(
-        failure("unknown_command", new Error(`unknown command ${JSON.stringify(command)}; known: ${Object.keys(workerCommands).join(", ")}`), {
-          error_class: "UnknownCommand",
-        }),
-      )
-}
+export const handle = (command: string, payload: unknown): Effect.Effect<WorkerAnswer, never, EventStore> =>
+  isWorkerCommand(command) ? workerCommands[command]!(payload) : Effect.succeed(unknownCommand(command))

@@ -111,6 +111,17 @@ describe("xmon (built CLI)", () => {
     expect(JSON.parse(notJson.stdout)).toMatchObject({ success: false, failure: { code: "evaluate_failed", details: { error_class: "InvalidPayload" } } })
   })
 
+  it("handle answers an unknown command as such, without opening a store; store serve only serves the embedded store", () => {
+    const missing = `${temp.dir}/absent/events.db`
+    const unknown = xmon(["handle", "ezrecon.scan_domains", "--store", `sqlite:${missing}`])
+    expect(unknown.code).toBe(1)
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ success: false, failure: { code: "unknown_command" } })
+    expect(existsSync(missing)).toBe(false)
+    const serve = xmon(["store", "serve", "--store", "umrath:http://127.0.0.1:9"])
+    expect(serve.code).toBe(2)
+    expect(serve.stderr).toContain("expected sqlite:PATH")
+  })
+
   it("usage errors exit 2 and say what is wrong; --help exits 0", () => {
     expect(xmon(["evaluate", "--store", "postgres://x"])).toMatchObject({ code: 2 })
     expect(xmon(["evaluate", "--store", "postgres://x"]).stderr).toContain("expected sqlite:PATH or umrath:URL")
