@@ -2,7 +2,8 @@
 import { Schema } from "effect"
 import { JsonObject } from "./envelope.js"
 
-const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+/** Unknown payload fields are kept: the store is someone's history. */
+const Extra = JsonObject
 const Sorted = Schema.Array(Schema.String)
 
 /** Every derived payload names its cause and takes its time from it, never from the wall clock. */

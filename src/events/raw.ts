@@ -5,7 +5,8 @@ import { Schema } from "effect"
 import { JsonObject } from "./envelope.js"
 import { isInstant } from "./instant.js"
 
-const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+/** Unknown payload fields are kept: the store is someone's history. */
+const Extra = JsonObject
 /** Absent, null or a value: the original writes nil freely. */
 const Maybe = <S extends Schema.Schema.Any>(s: S) => Schema.optional(Schema.NullOr(s))
 

@@ -24,7 +24,7 @@
 // sha256(`legacy:{legacy event id}:{new event type}`) cut 8-4-4-4-12, so re-running adds nothing.
 import { Data, Either, Option, ParseResult, Schema } from "effect"
 import type { Addressed, StoredEvent } from "../events/envelope.js"
-import { SCAN_BUCKET, SCAN_METADATA, streamKey } from "../events/envelope.js"
+import { JsonObject, SCAN_BUCKET, SCAN_METADATA, streamKey } from "../events/envelope.js"
 import { Instant, RAW_AGGREGATE_TYPE } from "../events/raw.js"
 import { uuidFromText } from "../evaluate/derive.js"
 import { ipv4EndpointId } from "../inventory/page-streams.js"
@@ -45,7 +45,8 @@ export class LegacyEventError extends Data.TaggedError("LegacyEventError")<{
   }
 }
 
-const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+/** Unknown payload fields are kept: the store is someone's history. */
+const Extra = JsonObject
 const Maybe = <S extends Schema.Schema.Any>(s: S) => Schema.optional(Schema.NullOr(s))
 const Texts = Schema.Array(Schema.String)
 const IntOrText = Schema.Union(Schema.Number, Schema.String)
