@@ -5,11 +5,15 @@
 // YYYY-MM-DD, optionally followed by T (or a space) hh:mm[:ss[.fff]] and a zone (Z, ±hh:mm, ±hhmm, ±hh).
 const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
 
+// The shape scanners write (`toISOString`, or an offset with a colon): Date.parse reads it exactly.
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/
+
 /**
  * Milliseconds since the epoch of an ISO 8601 date or date-time, or NaN if the text is not one.
  * A bare date means 00:00 UTC that day; a time without a zone is UTC.
  */
 export const parseInstant = (text: string): number => {
+  if (CANONICAL.test(text)) return Date.parse(text)
   const m = ISO.exec(text.trim())
   if (m === null) return Number.NaN
   const [, date, time, zone] = m
