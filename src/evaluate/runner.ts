@@ -51,33 +51,35 @@ export interface EvaluationSummary {
 /** The store's order no longer extends the snapshot's (an HTTP store merged in a late event). */
 class OrderChanged extends Data.TaggedError("OrderChanged")<{ readonly found: string; readonly expected: string }> {}
 
-const streamOf = (e: RawEvent): string => `${e.aggregate_type}/${e.aggregate_id}`
-
 /**
- * Positions per stream: a saved record (never changed, so a retried fold can start from it
- * again) plus what this run changed. Copying tens of thousands of entries into a Map on every
- * run cost more than the incremental run's real work.
+ * Emitted-through positions per stream (`AggregateType/id`): the saved record (never changed, so
+ * a retried fold can start from it again) plus what this run changed, kept by type then id so the
+ * hot path builds no key string per event.
  */
 class Positions {
-  private readonly changed = new Map<string, number>()
-  constructor(private readonly saved: Readonly<Record<string, number>>) {}
-  get(stream: string): number {
-    return this.changed.get(stream) ?? (Object.hasOwn(this.saved, stream) ? this.saved[stream]! : 0)
+  private readonly changed = new Map<string, Map<string, number>>()
+  private readonly savedAny: boolean
+  constructor(private readonly saved: Readonly<Record<string, number>>) {
+    this.savedAny = Object.keys(saved).length > 0
   }
-  set(stream: string, position: number): void {
-    this.changed.set(stream, position)
+  get(e: RawEvent): number {
+    const changed = this.changed.get(e.aggregate_type)?.get(e.aggregate_id)
+    if (changed !== undefined || !this.savedAny) return changed ?? 0
+    const key = `${e.aggregate_type}/${e.aggregate_id}`
+    return Object.hasOwn(this.saved, key) ? this.saved[key]! : 0
   }
-  get size(): number {
-    let added = 0
-    for (const stream of this.changed.keys()) if (!Object.hasOwn(this.saved, stream)) added++
-    return Object.keys(this.saved).length + added
+  set(e: RawEvent, position: number): void {
+    let ids = this.changed.get(e.aggregate_type)
+    if (ids === undefined) this.changed.set(e.aggregate_type, (ids = new Map()))
+    ids.set(e.aggregate_id, position)
   }
   toRecord(): Record<string, number> {
     const out: Record<string, number> = { ...this.saved }
-    for (const [stream, position] of this.changed) out[stream] = position
+    for (const [type, ids] of this.changed) for (const [id, position] of ids) out[`${type}/${id}`] = position
     return out
   }
 }
+
 const MAX_REPORTED_INVALID = 20
 const SNAPSHOT_EVERY = 5000
 
@@ -138,14 +140,18 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
       let pending: Array<Addressed> = []
       let sinceCommit = 0
 
-      const checkpointValue = (): string =>
-        JSON.stringify({
+      let streamCount = Object.keys(emittedThrough).length
+      const checkpointValue = (): string => {
+        const streams = emitted.toRecord()
+        streamCount = Object.keys(streams).length
+        return JSON.stringify({
           format: "xmon.evaluate.checkpoint",
           version: 1,
           fingerprint: fp,
           global_position: Math.max(globalPosition, checkpoint?.global_position ?? 0),
-          streams: emitted.toRecord(),
+          streams,
         } satisfies Checkpoint)
+      }
 
       const commit = (withSnapshot: boolean) =>
         Effect.suspend(() => {
@@ -209,12 +215,11 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
         Stream.runForEachChunk((chunk) =>
           Effect.suspend((): Effect.Effect<unknown, StoreError> => {
             for (const { source, derived } of chunk) {
-              const stream = streamOf(source)
               rawEvents++
               sinceCommit++
-              if (source.position <= emitted.get(stream)) continue
+              if (source.position <= emitted.get(source)) continue
               newRawEvents++
-              emitted.set(stream, source.position)
+              emitted.set(source, source.position)
               for (const d of derived) {
                 derivedCounts[d.event_type] = (derivedCounts[d.event_type] ?? 0) + 1
                 pending.push({
@@ -227,10 +232,10 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
           }),
         ),
       )
-      // Writing the snapshot costs about as much as folding a few thousand events, so a run that
-      // folded only a few leaves the older snapshot in place; the next run re-folds from there.
       // The snapshot's last event is gone altogether: this is not the history it was made from.
       if (mustMatch !== null) return yield* new OrderChanged({ found: "nothing", expected: mustMatch })
+      // Writing the snapshot costs about as much as folding a few thousand events, so a run that
+      // folded only a few leaves the older snapshot in place; the next run re-folds from there.
       yield* commit(from === undefined || rawEvents >= SNAPSHOT_EVERY)
 
       return {
@@ -246,7 +251,7 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
         duplicates,
         checkpoint: {
           global_position: Math.max(globalPosition, checkpoint?.global_position ?? 0),
-          streams: emitted.size,
+          streams: streamCount,
           fingerprint: fp,
         },
       } satisfies EvaluationSummary
