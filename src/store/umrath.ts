@@ -534,16 +534,18 @@ const make = (config: UmrathConfig) =>
         Effect.mapError(cannotList),
       )
 
-    // The pages name only the streams of entities they know (not, say, every certificate serial
-    // ever seen); `xmon store serve` can list the rest, a real Umrath has no listing and pages it is.
-    const streamRefs = (bucket: string) =>
-      config.streams
-        ? Effect.zipWith(
-            config.streams(bucket),
-            Effect.map(listing(bucket), (s) => Option.getOrElse(s, () => []).filter((i) => i.length > 0)),
-            (fromPages, fromServer) => uniqueStreams(bucket, [...fromPages, ...fromServer]),
-          )
-        : Effect.map(listed(bucket), (s) => uniqueStreams(bucket, s.filter((i) => i.length > 0)))
+    // A server that lists its streams (`xmon store serve`) names all of them, so the pages (which
+    // know only the entities they describe, not every certificate serial ever seen) are not read.
+    // A real Umrath has no listing: then the pages are all there is.
+    const serverStreams = (bucket: string): Effect.Effect<Option.Option<Array<StreamInfo>>, StoreError> =>
+      config.streams ? listing(bucket) : Effect.map(listed(bucket), Option.some)
+
+    const streamRefs = (bucket: string): Effect.Effect<Array<StreamRef>, StoreError> =>
+      Effect.gen(function* () {
+        const fromServer = yield* serverStreams(bucket)
+        if (Option.isSome(fromServer)) return uniqueStreams(bucket, fromServer.value.filter((i) => i.length > 0))
+        return uniqueStreams(bucket, yield* config.streams!(bucket))
+      })
 
     /** A whole stream, with the server's global positions where it sent them. */
     const readAll = (stream: StreamRef) =>
@@ -570,8 +572,10 @@ const make = (config: UmrathConfig) =>
       )
 
     const listStreams = Effect.fn("Umrath.listStreams")(function* (bucket: string) {
-      if (!config.streams) return sortStreams((yield* listed(bucket)).filter((s) => s.length > 0))
-      const streams = yield* streamRefs(bucket)
+      const fromServer = yield* serverStreams(bucket)
+      if (Option.isSome(fromServer)) return sortStreams(fromServer.value.filter((s) => s.length > 0))
+      // A real Umrath: the pages name the streams, and only reading one tells its length.
+      const streams = uniqueStreams(bucket, yield* config.streams!(bucket))
       const infos = yield* Effect.forEach(
         streams,
         (s) =>
