@@ -113,7 +113,9 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
     const text = yield* store.loadCheckpoint(SNAPSHOT_NAME)
     if (Option.isSome(text)) {
       const parsed = parseSnapshot(text.value, where(SNAPSHOT_NAME))
-      if (Either.isLeft(parsed)) yield* Effect.logWarning(`${parsed.left.message} (folding from offset zero instead)`)
+      // Only a shortcut: a snapshot that cannot be read costs a fold from zero, not the run.
+      if (Either.isLeft(parsed))
+        yield* Effect.logWarning(`snapshot ${parsed.left.where} is unusable (${parsed.left.reason}): folding from offset zero`)
       else if (parsed.right.fingerprint === fp && parsed.right.global_position <= checkpoint.global_position)
         snapshot = parsed.right
     }
@@ -268,4 +270,3 @@ export const runEvaluation = Effect.fn("Evaluate.run")(function* (options: Evalu
   )
 })
 
-export { InvalidRawEvent }
